@@ -1,0 +1,194 @@
+//! The user's actions, run in the order import, add, remove, sync, list.
+
+use crate::bungie::client::Client;
+use crate::bungie::envelope::ApiError;
+use crate::cli::Config;
+use crate::error::Error;
+use crate::name::BungieName;
+use crate::output::Output;
+use crate::pgcr::MemberRow;
+use crate::player::{choose_card, choose_linked, Choice};
+use crate::signal::Stop;
+use crate::store::Store;
+use crate::sync::{display_name, now_text, Syncer};
+
+/// Clan member pages read at the most (100 members a page).
+const MAX_CLAN_PAGES: usize = 100;
+
+/// Runs every action the configuration asks for. Failures of single players are reported as
+/// they happen and make the run end with exit code 1 after the other actions ran.
+pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
+    let client = config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref()));
+    let syncer = client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data));
+    let mut problems: Vec<String> = Vec::new();
+
+    if let (Some(group), Some(syncer)) = (config.import_group, &syncer) {
+        import_group(syncer, store, group)?;
+    }
+    if let Some(syncer) = &syncer {
+        for name in &config.add {
+            match resolve(syncer, name) {
+                Ok(member) => {
+                    store.add_player(&member, &now_text())?;
+                    out.result(&format!("added {} to the sync list", display_name(&member)));
+                }
+                Err(Error::Player(message)) => {
+                    out.status(&format!("error: {message}"));
+                    problems.push(message);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    for name in &config.remove {
+        let code = name.code_text();
+        let removed = match store.member_by_name(&name.name, &code)? {
+            Some(member) => store.remove_player(member.member_id)?,
+            None => false,
+        };
+        if removed {
+            out.result(&format!("removed {name} from the sync list (their stored data stays)"));
+        } else {
+            out.status(&format!("{name} is not on the sync list; nothing to remove"));
+        }
+    }
+    if let (Some(names), Some(syncer)) = (&config.sync, &syncer) {
+        let players = players_to_sync(syncer, store, names, &mut problems)?;
+        if players.is_empty() {
+            out.status("nobody to sync: add players with --add NAME#CODE or --import-group GROUP");
+        }
+        let round = syncer.sync_round(store, &players)?;
+        if round.failed_players > 0 {
+            problems.push(format!("{} player(s) could not be synced", round.failed_players));
+        }
+    }
+    if config.list {
+        list(store, out)?;
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Partial(format!("finished with problems: {}", problems.join("; "))))
+    }
+}
+
+/// Finds the Bungie account of a name (SPEC §2 search and cross-save rules).
+fn resolve(syncer: &Syncer<'_>, name: &BungieName) -> Result<MemberRow, Error> {
+    let client = syncer.client;
+    let cards = syncer.call("player search", || client.search_player(&name.name, name.code))?;
+    let card = match choose_card(&cards) {
+        Choice::Use(card) => card,
+        Choice::AskLinked(first) => {
+            let (t, id) = (first.membership_type.unwrap_or(-1), first.membership_id.unwrap_or_default());
+            let linked = syncer.call("linked profiles", || client.linked_profiles(t, id))?;
+            choose_linked(&linked.profiles).unwrap_or(first)
+        }
+        Choice::NotFound => {
+            return Err(Error::Player(format!(
+                "player {name} not found on Bungie.net: check the name and code (shown in game and at \
+                 https://www.bungie.net/7/en/User/Account/IdentitySettings)"
+            )))
+        }
+    };
+    let mut member = MemberRow::from_card(&card)
+        .ok_or_else(|| Error::Player(format!("player {name}: Bungie.net sent no membership id")))?;
+    if member.bungie_display_name.is_none() || member.bungie_display_name_code.is_none() {
+        member.bungie_display_name = Some(name.name.clone());
+        member.bungie_display_name_code = Some(name.code_text());
+    }
+    Ok(member)
+}
+
+/// The players a `--sync` covers: everyone on the list, or the named ones (a named player who
+/// is not on the list is looked up and synced once, without being added).
+fn players_to_sync(
+    syncer: &Syncer<'_>,
+    store: &Store,
+    names: &[BungieName],
+    problems: &mut Vec<String>,
+) -> Result<Vec<MemberRow>, Error> {
+    if names.is_empty() {
+        return Ok(store.tracked_players()?.into_iter().map(|p| p.member).collect());
+    }
+    let mut players = Vec::new();
+    for name in names {
+        let found = match store.member_by_name(&name.name, &name.code_text())? {
+            Some(member) => Ok(member),
+            None => resolve(syncer, name),
+        };
+        match found {
+            Ok(member) => players.push(member),
+            Err(Error::Player(message)) => {
+                syncer.out.status(&format!("error: {message}"));
+                problems.push(message);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(players)
+}
+
+/// Adds every clan member with a Bungie name; reports the others as skipped.
+fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<(), Error> {
+    let group_id = i64::try_from(group).map_err(|_| Error::Usage(format!("clan id {group} is too large")))?;
+    let mut added = 0;
+    let mut skipped: Vec<String> = Vec::new();
+    for page in 1..=MAX_CLAN_PAGES {
+        let result = syncer.call("clan members", || syncer.client.clan_members(group_id, page));
+        let members = match result {
+            Ok(m) => m,
+            Err(ApiError::Bungie { code, message, .. }) => {
+                return Err(Error::Player(format!("cannot read clan {group}: Bungie.net error {code}: {message}")))
+            }
+            Err(e) => return Err(Error::Api(e)),
+        };
+        for card in members.results.iter().filter_map(|m| m.destiny_user_info.as_ref()) {
+            match MemberRow::from_card(card).filter(|_| card.bungie_name().is_some()) {
+                Some(member) => {
+                    store.add_player(&member, &now_text())?;
+                    syncer.out.result(&format!("added {} to the sync list", display_name(&member)));
+                    added += 1;
+                }
+                None => skipped.push(format!(
+                    "{} ({})",
+                    card.display_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "no name".to_string()),
+                    card.membership_id.map_or_else(|| "no id".to_string(), |id| id.to_string())
+                )),
+            }
+        }
+        if members.has_more != Some(true) {
+            break;
+        }
+    }
+    syncer.out.result(&format!("imported {added} member(s) of clan {group}"));
+    if !skipped.is_empty() {
+        syncer.out.status(&format!(
+            "skipped {} member(s) without a valid Bungie name: {}",
+            skipped.len(),
+            skipped.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Prints the sync list: name, platform, last sync, stored activities.
+fn list(store: &Store, out: &Output) -> Result<(), Error> {
+    let players = store.tracked_players()?;
+    if players.is_empty() {
+        out.status("the sync list is empty: add players with --add NAME#CODE or --import-group GROUP");
+        return Ok(());
+    }
+    let names: Vec<String> = players.iter().map(|p| display_name(&p.member)).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for (player, name) in players.iter().zip(names) {
+        let pad = width - name.chars().count();
+        out.result(&format!(
+            "{name}{}  platform {}  last sync {}  {} activities",
+            " ".repeat(pad),
+            player.member.platform_id,
+            player.last_sync.as_deref().unwrap_or("never"),
+            player.activities
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! The HTTP client: sends one request to Bungie.net and classifies the answer.
+//!
+//! Every request carries the API key in `X-API-Key` (never logged), a `User-Agent` naming
+//! dclisync, and connect/read timeouts so a stuck server cannot hang a sync. All paths keep their
+//! trailing slash and go straight to the right host: a redirect would drop the key.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::envelope::{classify, ApiError};
+use super::model::{
+    AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
+};
+
+/// Bungie's main API host.
+pub const WWW_ROOT: &str = "https://www.bungie.net";
+/// The host that serves post-game carnage reports.
+pub const STATS_ROOT: &str = "https://stats.bungie.net";
+/// How long to wait for a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for each read once connected.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest one request may take in all.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// A body larger than this is not a Bungie response (PGCRs are well under 1 MiB).
+const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+
+const USER_AGENT: &str = concat!("dclisync/", env!("CARGO_PKG_VERSION"));
+
+/// The request roots and the key: everything needed to talk to Bungie.
+#[derive(Clone)]
+pub struct Client {
+    www_root: String,
+    stats_root: String,
+    api_key: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("www_root", &self.www_root)
+            .field("stats_root", &self.stats_root)
+            .field("api_key", &"<hidden>")
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for Bungie.net, or for `api_root` standing in for both hosts.
+    pub fn new(api_key: String, api_root: Option<&str>) -> Client {
+        let (www, stats) = match api_root {
+            Some(root) => (root.trim_end_matches('/').to_string(), root.trim_end_matches('/').to_string()),
+            None => (WWW_ROOT.to_string(), STATS_ROOT.to_string()),
+        };
+        Client { www_root: www, stats_root: stats, api_key }
+    }
+
+    fn send<B: attohttpc::body::Body>(
+        &self,
+        request: attohttpc::RequestBuilder<B>,
+        path: &str,
+    ) -> Result<Value, ApiError> {
+        log::debug!("{path}");
+        let response = request
+            .header("X-API-Key", &self.api_key)
+            .header("User-Agent", USER_AGENT)
+            .header("Accept", "application/json")
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .map_err(|e| ApiError::Network(describe(&e)))?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let retry_after =
+            headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let mut body = Vec::new();
+        let mut reader = response.split().2;
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut reader, MAX_BODY_BYTES), &mut body)
+            .map_err(|e| ApiError::Network(format!("reading the response failed: {e}")))?;
+        log::trace!("{path}: HTTP {status}, {} bytes", body.len());
+        classify(status, content_type.as_deref(), retry_after, &body)
+    }
+
+    fn get<T: DeserializeOwned + Default>(&self, root: &str, path: &str) -> Result<T, ApiError> {
+        let value = self.send(attohttpc::get(format!("{root}{path}")), path)?;
+        typed(value)
+    }
+
+    /// Finds a player by Bungie name: the user cards Bungie knows for it.
+    pub fn search_player(&self, name: &str, code: u16) -> Result<Vec<UserCard>, ApiError> {
+        let path = "/Platform/Destiny2/SearchDestinyPlayerByBungieName/-1/";
+        let body = json!({"displayName": name, "displayNameCode": code});
+        let request = attohttpc::post(format!("{}{path}", self.www_root))
+            .json(&body)
+            .map_err(|e| ApiError::Network(e.to_string()))?;
+        let value = self.send(request, path)?;
+        Ok(match value {
+            Value::Array(items) => items.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    pub fn linked_profiles(&self, membership_type: i64, membership_id: i64) -> Result<LinkedProfiles, ApiError> {
+        self.get(
+            &self.www_root,
+            &format!("/Platform/Destiny2/{membership_type}/Profile/{membership_id}/LinkedProfiles/"),
+        )
+    }
+
+    pub fn profile(&self, membership_type: i64, membership_id: i64) -> Result<Profile, ApiError> {
+        self.get(
+            &self.www_root,
+            &format!("/Platform/Destiny2/{membership_type}/Profile/{membership_id}/?components=100,200"),
+        )
+    }
+
+    pub fn account_stats(&self, membership_type: i64, membership_id: i64) -> Result<AccountStats, ApiError> {
+        self.get(
+            &self.www_root,
+            &format!("/Platform/Destiny2/{membership_type}/Account/{membership_id}/Stats/?groups=1"),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn history_page(
+        &self,
+        membership_type: i64,
+        membership_id: i64,
+        character_id: i64,
+        mode: i64,
+        count: usize,
+        page: usize,
+    ) -> Result<HistoryPage, ApiError> {
+        self.get(
+            &self.www_root,
+            &format!(
+                "/Platform/Destiny2/{membership_type}/Account/{membership_id}/Character/{character_id}/Stats/Activities/?mode={mode}&count={count}&page={page}"
+            ),
+        )
+    }
+
+    pub fn pgcr(&self, instance_id: i64) -> Result<Pgcr, ApiError> {
+        self.get(&self.stats_root, &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{instance_id}/"))
+    }
+
+    pub fn clan_members(&self, group_id: i64, page: usize) -> Result<ClanMembersPage, ApiError> {
+        self.get(&self.www_root, &format!("/Platform/GroupV2/{group_id}/Members/?currentpage={page}"))
+    }
+
+    pub fn memberships_by_id(&self, membership_id: i64) -> Result<MembershipsById, ApiError> {
+        self.get(&self.www_root, &format!("/Platform/User/GetMembershipsById/{membership_id}/-1/"))
+    }
+}
+
+/// Reads the `Response` value as T; `null` (Bungie's "nothing") becomes T's default.
+fn typed<T: DeserializeOwned + Default>(value: Value) -> Result<T, ApiError> {
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::BadBody(format!("unexpected response shape: {e}")))
+}
+
+/// A network error in words, without the request URL's query or headers.
+fn describe(e: &attohttpc::Error) -> String {
+    match e.kind() {
+        attohttpc::ErrorKind::Io(io) => match io.kind() {
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "the request timed out".to_string(),
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+            std::io::ErrorKind::ConnectionReset => "connection reset".to_string(),
+            _ => io.to_string(),
+        },
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,262 @@
+//! The Bungie response envelope and what each answer means for the caller.
+//!
+//! Bungie decides on `ErrorCode`, not on the HTTP status: errors come with non-200 statuses and the
+//! envelope in the body, and during outages the body is an HTML page. [`classify`] turns a raw
+//! answer (status, content type, body) into the `Response` value or an [`ApiError`], and
+//! [`ApiError::is_transient`] says whether asking again may help.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// ErrorCode 1: success.
+pub const SUCCESS: i64 = 1;
+/// ErrorCode 5: Bungie is down for maintenance.
+pub const SYSTEM_DISABLED: i64 = 5;
+/// ErrorCode 1618: a generic server-side failure that usually clears on retry.
+pub const DESTINY_UNEXPECTED_ERROR: i64 = 1618;
+/// ErrorCode 1653: the PGCR is not (yet) available.
+pub const PGCR_NOT_FOUND: i64 = 1653;
+/// ErrorCode 1665: the player hides their activity feed.
+pub const PRIVACY_RESTRICTION: i64 = 1665;
+/// ErrorCode 217: the account has no Destiny profile on that platform.
+pub const ACCOUNT_NOT_FOUND: i64 = 217;
+/// ErrorCodes 2101/2102: the API key is invalid, expired or missing.
+pub const BAD_KEY_CODES: [i64; 2] = [2101, 2102];
+/// ErrorCodes Bungie uses for throttling; any positive `ThrottleSeconds` counts too.
+pub const THROTTLE_CODES: [i64; 9] = [31, 35, 36, 37, 51, 54, 55, 56, 57];
+/// ErrorCode 1672: DestinyThrottledByGameServer.
+pub const THROTTLED_BY_GAME_SERVER: i64 = 1672;
+
+/// What went wrong with one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The request never got an answer: connection refused or reset, timeout, DNS.
+    Network(String),
+    /// An HTTP error without a Bungie envelope (an HTML outage page, a proxy error).
+    Http { status: u16, retry_after: Option<u64> },
+    /// A body that is not the JSON envelope (truncated, invalid, or HTML with status 200).
+    BadBody(String),
+    /// Bungie asks us to slow down.
+    Throttled { seconds: u64, code: i64 },
+    /// Bungie is down for maintenance (ErrorCode 5).
+    Maintenance(String),
+    /// The API key is invalid, expired or missing (2101/2102).
+    BadKey(String),
+    /// The player's activity feed is private (1665).
+    Privacy,
+    /// The PGCR is not available yet (1653).
+    PgcrNotFound,
+    /// Any other Bungie error code.
+    Bungie { code: i64, status: String, message: String },
+}
+
+impl ApiError {
+    /// Whether asking again, after a pause, may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Network(_) | ApiError::BadBody(_) | ApiError::Throttled { .. } => true,
+            ApiError::Http { status, .. } => *status == 429 || *status >= 500,
+            ApiError::Bungie { code, .. } => *code == DESTINY_UNEXPECTED_ERROR,
+            ApiError::Maintenance(_) | ApiError::BadKey(_) | ApiError::Privacy | ApiError::PgcrNotFound => false,
+        }
+    }
+
+    /// Seconds the server asked us to wait before trying again, if it said.
+    pub fn requested_wait(&self) -> Option<u64> {
+        match self {
+            ApiError::Throttled { seconds, .. } => Some(*seconds),
+            ApiError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether this error ends the whole round rather than one request or one player.
+    pub fn stops_round(&self) -> bool {
+        matches!(self, ApiError::Maintenance(_) | ApiError::BadKey(_))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Network(e) => write!(f, "could not reach Bungie.net: {e}"),
+            ApiError::Http { status, .. } => write!(f, "Bungie.net answered HTTP {status} without an API response"),
+            ApiError::BadBody(e) => write!(f, "Bungie.net sent an unreadable response: {e}"),
+            ApiError::Throttled { seconds, code } => {
+                write!(f, "Bungie.net is throttling requests (error {code}); asked to wait {seconds} s")
+            }
+            ApiError::Maintenance(m) => write!(
+                f,
+                "Bungie.net is down for maintenance ({}); try again later",
+                if m.is_empty() { "SystemDisabled" } else { m }
+            ),
+            ApiError::BadKey(m) => write!(
+                f,
+                "Bungie.net rejected the API key ({m}); check DESTINY_API_KEY or --api-key \
+                 (keys are at https://www.bungie.net/en/Application)"
+            ),
+            ApiError::Privacy => write!(
+                f,
+                "the player's activity is private; they must enable \"Show my Destiny game Activity \
+                 feed on Bungie.net\" in their Bungie.net privacy settings"
+            ),
+            ApiError::PgcrNotFound => write!(f, "Bungie.net does not have this match report yet"),
+            ApiError::Bungie { code, status, message } => {
+                write!(f, "Bungie.net error {code} {status}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Envelope {
+    #[serde(default)]
+    response: Option<Value>,
+    #[serde(default)]
+    error_code: Option<i64>,
+    #[serde(default)]
+    throttle_seconds: Option<f64>,
+    #[serde(default)]
+    error_status: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Turns one HTTP answer into Bungie's `Response` value or an error.
+///
+/// `retry_after` is the `Retry-After` header in seconds, if the server sent one.
+pub fn classify(
+    status: u16,
+    content_type: Option<&str>,
+    retry_after: Option<u64>,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let looks_json = content_type.is_none_or(|ct| ct.to_ascii_lowercase().contains("json"));
+    let envelope: Option<Envelope> = if looks_json { serde_json::from_slice(body).ok() } else { None };
+    let Some(envelope) = envelope.filter(|e| e.error_code.is_some()) else {
+        if status == 200 {
+            let what = if looks_json { "invalid or truncated JSON" } else { "an HTML page instead of JSON" };
+            return Err(ApiError::BadBody(what.to_string()));
+        }
+        return Err(ApiError::Http { status, retry_after });
+    };
+    let code = envelope.error_code.unwrap_or_default();
+    let throttle = envelope.throttle_seconds.filter(|s| s.is_finite() && *s > 0.0).map(|s| s.ceil() as u64);
+    let message = envelope.message.unwrap_or_default();
+    let status_text = envelope.error_status.unwrap_or_default();
+    if code == SUCCESS {
+        return Ok(envelope.response.unwrap_or(Value::Null));
+    }
+    if let Some(seconds) = throttle {
+        return Err(ApiError::Throttled { seconds, code });
+    }
+    Err(match code {
+        SYSTEM_DISABLED => ApiError::Maintenance(message),
+        c if BAD_KEY_CODES.contains(&c) => ApiError::BadKey(if status_text.is_empty() { message } else { status_text }),
+        c if THROTTLE_CODES.contains(&c) || c == THROTTLED_BY_GAME_SERVER => ApiError::Throttled { seconds: 0, code },
+        PRIVACY_RESTRICTION => ApiError::Privacy,
+        PGCR_NOT_FOUND => ApiError::PgcrNotFound,
+        _ => ApiError::Bungie { code, status: status_text, message },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(code: i64, throttle: u64) -> Vec<u8> {
+        serde_json::json!({
+            "Response": if code == 1 { serde_json::json!({"ok": true}) } else { Value::Null },
+            "ErrorCode": code, "ThrottleSeconds": throttle, "ErrorStatus": "Status", "Message": "msg",
+            "MessageData": {}
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn classifies_answers() {
+        let json = Some("application/json; charset=utf-8");
+        let html = Some("text/html");
+        type Case<'a> = (&'a str, u16, Option<&'a str>, Vec<u8>, Result<Value, ApiError>);
+        let cases: Vec<Case> = vec![
+            ("success", 200, json, envelope(1, 0), Ok(serde_json::json!({"ok": true}))),
+            ("maintenance behind a 503", 503, json, envelope(5, 0), Err(ApiError::Maintenance("msg".into()))),
+            ("bad key behind a 401", 401, json, envelope(2101, 0), Err(ApiError::BadKey("Status".into()))),
+            ("missing key", 200, json, envelope(2102, 0), Err(ApiError::BadKey("Status".into()))),
+            ("throttled", 500, json, envelope(51, 10), Err(ApiError::Throttled { seconds: 10, code: 51 })),
+            (
+                "any code with throttle seconds",
+                500,
+                json,
+                envelope(1672, 3),
+                Err(ApiError::Throttled { seconds: 3, code: 1672 }),
+            ),
+            (
+                "throttle code without seconds",
+                500,
+                json,
+                envelope(36, 0),
+                Err(ApiError::Throttled { seconds: 0, code: 36 }),
+            ),
+            ("privacy", 500, json, envelope(1665, 0), Err(ApiError::Privacy)),
+            ("pgcr not found", 500, json, envelope(1653, 0), Err(ApiError::PgcrNotFound)),
+            (
+                "unexpected error",
+                500,
+                json,
+                envelope(1618, 0),
+                Err(ApiError::Bungie { code: 1618, status: "Status".into(), message: "msg".into() }),
+            ),
+            (
+                "html outage page",
+                503,
+                html,
+                b"<html>down</html>".to_vec(),
+                Err(ApiError::Http { status: 503, retry_after: None }),
+            ),
+            (
+                "html with 200",
+                200,
+                html,
+                b"<html>hi</html>".to_vec(),
+                Err(ApiError::BadBody("an HTML page instead of JSON".into())),
+            ),
+            (
+                "truncated json",
+                200,
+                json,
+                b"{\"Response\": {\"a\":".to_vec(),
+                Err(ApiError::BadBody("invalid or truncated JSON".into())),
+            ),
+            (
+                "json without envelope",
+                502,
+                json,
+                b"{}".to_vec(),
+                Err(ApiError::Http { status: 502, retry_after: None }),
+            ),
+        ];
+        for (name, status, ct, body, expected) in cases {
+            assert_eq!(classify(status, ct, None, &body), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn transient_errors_are_the_retryable_ones() {
+        assert!(ApiError::Network("reset".into()).is_transient());
+        assert!(ApiError::Http { status: 503, retry_after: Some(4) }.is_transient());
+        assert!(ApiError::Http { status: 429, retry_after: None }.is_transient());
+        assert!(!ApiError::Http { status: 404, retry_after: None }.is_transient());
+        assert!(ApiError::Bungie { code: 1618, status: String::new(), message: String::new() }.is_transient());
+        assert!(!ApiError::Bungie { code: 7, status: String::new(), message: String::new() }.is_transient());
+        assert!(!ApiError::BadKey(String::new()).is_transient());
+        assert!(!ApiError::Maintenance(String::new()).is_transient());
+        assert!(!ApiError::PgcrNotFound.is_transient());
+    }
+}

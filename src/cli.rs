@@ -1,0 +1,229 @@
+//! The command line: raw arguments (clap), then a checked, side-effect-free [`Config`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::name::BungieName;
+
+/// The shortest pause between daemon rounds.
+pub const MIN_INTERVAL_SECS: u64 = 30;
+/// The default pause between daemon rounds.
+pub const DEFAULT_INTERVAL_SECS: u64 = 60;
+/// PGCR downloads in flight at once.
+pub const DEFAULT_CONCURRENCY: usize = 12;
+
+/// Downloads the Destiny 2 Crucible activity history of a list of players from Bungie.net into
+/// a local sqlite3 database (dcli.sqlite3) and keeps it in sync.
+///
+/// Actions run in this order: import, add, remove, sync, list.
+#[derive(Debug, Parser)]
+#[command(name = "dclisync", version, about, long_about = None)]
+pub struct Args {
+    /// Print more detail on stderr (each request's path; never the API key)
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Folder of the database dcli.sqlite3 [default: the platform's local data folder + dcli]
+    #[arg(short = 'D', long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Bungie API key (https://www.bungie.net/en/Application)
+    #[arg(short = 'k', long = "api-key", value_name = "KEY", env = "DESTINY_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Add every member of this clan (group id) who has a Bungie name to the sync list
+    #[arg(short = 'i', long = "import-group", value_name = "GROUP")]
+    pub import_group: Option<u64>,
+
+    /// Look players up on Bungie.net and put them on the sync list
+    #[arg(short = 'A', long = "add", value_name = "NAME#CODE", num_args = 1.., value_parser = parse_name)]
+    pub add: Vec<BungieName>,
+
+    /// Take players off the sync list (their stored data stays)
+    #[arg(short = 'r', long = "remove", value_name = "NAME#CODE", num_args = 1.., value_parser = parse_name)]
+    pub remove: Vec<BungieName>,
+
+    /// Sync everyone on the list, or only the named players
+    #[arg(short = 's', long = "sync", value_name = "NAME#CODE", num_args = 0.., value_parser = parse_name)]
+    pub sync: Option<Vec<BungieName>>,
+
+    /// Print the players on the sync list
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
+
+    /// With --sync: sync, sleep --interval, and repeat until stopped
+    #[arg(short = 'd', long = "daemon", requires = "sync")]
+    pub daemon: bool,
+
+    /// Seconds between daemon rounds (at least 30)
+    #[arg(short = 'I', long = "interval", value_name = "SECONDS", default_value_t = DEFAULT_INTERVAL_SECS,
+          value_parser = parse_interval)]
+    pub interval: u64,
+}
+
+fn parse_name(s: &str) -> Result<BungieName, String> {
+    s.parse::<BungieName>().map_err(|e| e.to_string())
+}
+
+fn parse_interval(s: &str) -> Result<u64, String> {
+    let secs: u64 = s.parse().map_err(|_| format!("'{s}' is not a whole number of seconds"))?;
+    if secs < MIN_INTERVAL_SECS {
+        return Err(format!("the interval must be at least {MIN_INTERVAL_SECS} seconds (got {secs})"));
+    }
+    Ok(secs)
+}
+
+/// What the user asked for, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub verbose: bool,
+    pub data_dir: PathBuf,
+    pub api_key: Option<String>,
+    /// One root replacing both Bungie hosts (DCLISYNC_API_ROOT).
+    pub api_root: Option<String>,
+    /// DCLI_FIX_DATA: repair nameless members with extra lookups.
+    pub fix_data: bool,
+    pub import_group: Option<u64>,
+    pub add: Vec<BungieName>,
+    pub remove: Vec<BungieName>,
+    pub sync: Option<Vec<BungieName>>,
+    pub list: bool,
+    pub daemon: bool,
+    pub interval: Duration,
+    pub concurrency: usize,
+}
+
+impl Config {
+    /// Whether any action needs to talk to Bungie (and so an API key).
+    pub fn needs_key(&self) -> bool {
+        self.import_group.is_some() || !self.add.is_empty() || self.sync.is_some()
+    }
+}
+
+/// A usage mistake: exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks the arguments. `env` reads an environment variable; `default_data_dir` is the
+/// platform's data folder, if it has one.
+pub fn config(
+    args: Args,
+    env: impl Fn(&str) -> Option<String>,
+    default_data_dir: Option<PathBuf>,
+) -> Result<Config, UsageError> {
+    let has_action = args.import_group.is_some()
+        || !args.add.is_empty()
+        || !args.remove.is_empty()
+        || args.sync.is_some()
+        || args.list;
+    if !has_action {
+        return Err(UsageError(
+            "nothing to do: give at least one of --import-group, --add, --remove, --sync or --list".to_string(),
+        ));
+    }
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => default_data_dir.ok_or_else(|| {
+            UsageError("this system has no local data folder for the database: pass --data-dir".to_string())
+        })?,
+    };
+    let config = Config {
+        verbose: args.verbose,
+        data_dir,
+        api_key: args.api_key.filter(|k| !k.trim().is_empty()),
+        api_root: env("DCLISYNC_API_ROOT").filter(|r| !r.trim().is_empty()),
+        fix_data: env("DCLI_FIX_DATA").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        import_group: args.import_group,
+        add: args.add,
+        remove: args.remove,
+        sync: args.sync,
+        list: args.list,
+        daemon: args.daemon,
+        interval: Duration::from_secs(args.interval),
+        concurrency: DEFAULT_CONCURRENCY,
+    };
+    if config.needs_key() && config.api_key.is_none() {
+        return Err(UsageError(
+            "--import-group, --add and --sync need a Bungie API key: set DESTINY_API_KEY or pass --api-key \
+             (get one at https://www.bungie.net/en/Application)"
+                .to_string(),
+        ));
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("dclisync").chain(argv.iter().copied()))
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_actions() {
+        let args = parse(&["-k", "key", "-A", "a#1", "b c#0042", "-s", "-l", "-D", "/tmp/x"]).unwrap();
+        let c = config(args, no_env, None).unwrap();
+        assert_eq!(c.add, vec![BungieName::new("a", 1), BungieName::new("b c", 42)]);
+        assert_eq!(c.sync, Some(vec![]));
+        assert!(c.list);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn usage_errors() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["-A", "noname"], "noname"),
+            (&["-A", "x#12345"], "x#12345"),
+            (&["-s", "-d", "-I", "10"], "at least 30"),
+            (&["-d"], "--sync"),
+            (&["-i", "abc"], "abc"),
+        ];
+        for (argv, needle) in cases {
+            let err = parse(argv).expect_err(&format!("{argv:?}"));
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains(needle), "{argv:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn config_checks() {
+        let dir = Some(PathBuf::from("/data"));
+        let err = config(parse(&[]).unwrap(), no_env, dir.clone()).unwrap_err();
+        assert!(err.0.contains("nothing to do"));
+        let err = config(parse(&["-s", "-k", ""]).unwrap(), no_env, dir.clone()).unwrap_err();
+        assert!(err.0.contains("DESTINY_API_KEY"));
+        let err = config(parse(&["-l"]).unwrap(), no_env, None).unwrap_err();
+        assert!(err.0.contains("--data-dir"));
+        let ok = config(parse(&["-l"]).unwrap(), no_env, dir.clone()).unwrap();
+        assert_eq!(ok.data_dir, PathBuf::from("/data"));
+        assert!(!ok.fix_data);
+        let env = |k: &str| match k {
+            "DCLI_FIX_DATA" => Some("TRUE".to_string()),
+            "DCLISYNC_API_ROOT" => Some("http://127.0.0.1:9".to_string()),
+            _ => None,
+        };
+        let ok = config(parse(&["-l"]).unwrap(), env, dir).unwrap();
+        assert!(ok.fix_data);
+        assert_eq!(ok.api_root.as_deref(), Some("http://127.0.0.1:9"));
+    }
+}

@@ -1,0 +1,45 @@
+//! dclisync: keeps a dcli-compatible sqlite3 database of Destiny 2 Crucible history in sync with
+//! Bungie.net.
+//!
+//! The crate is a functional core with a thin imperative shell. The core modules decide and never
+//! touch the network, the disk or the clock: [`name`] (Bungie names), [`time`] (RFC 3339 text),
+//! [`bungie::model`] and [`bungie::envelope`] (what Bungie answered), [`pgcr`] (a match report as
+//! database rows), [`fixups`] (mode repairs), [`plan`] (what a sync must fetch) and [`cli`] (the
+//! validated configuration). The shell acts on their decisions: [`bungie::client`] speaks HTTP,
+//! [`store`] owns every SQL statement, [`sync`] and [`actions`] run the user's actions, and
+//! [`output`] writes to the terminal.
+
+pub mod actions;
+pub mod bungie;
+pub mod cli;
+pub mod error;
+pub mod fixups;
+pub mod name;
+pub mod output;
+pub mod pgcr;
+pub mod plan;
+pub mod player;
+pub mod retry;
+pub mod signal;
+pub mod store;
+pub mod sync;
+pub mod time;
+
+/// Reading the hand-written fixtures under `testdata/` in unit tests.
+#[cfg(test)]
+pub(crate) mod testdata {
+    use serde_json::Value;
+
+    /// The whole JSON document of `testdata/<path>`.
+    pub fn json(path: &str) -> Value {
+        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(path);
+        let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    }
+
+    /// The envelope's `Response` of `testdata/<path>`, read as T.
+    pub fn response<T: serde::de::DeserializeOwned>(path: &str) -> T {
+        let value = json(path)["Response"].clone();
+        serde_json::from_value(value).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+}

@@ -1,0 +1,65 @@
+//! The `dclisync` binary: parse, validate, open, run, and map the result to an exit code.
+
+use clap::Parser;
+
+use dclisync::cli::{self, Args};
+use dclisync::error::{Error, EXIT_OK};
+use dclisync::output::Output;
+use dclisync::signal::Stop;
+use dclisync::store::Store;
+
+fn main() {
+    let args = Args::parse();
+    let default_data_dir = directories::BaseDirs::new().map(|b| b.data_local_dir().join("dcli"));
+    let config = match cli::config(args, |k| std::env::var(k).ok(), default_data_dir) {
+        Ok(config) => config,
+        Err(e) => {
+            use clap::CommandFactory;
+            Args::command().error(clap::error::ErrorKind::MissingRequiredArgument, e.0).exit();
+        }
+    };
+    let level = if config.verbose { "debug" } else { "warn" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_target(false)
+        .format_timestamp(None)
+        .init();
+
+    let code = match run(&config) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(config: &cli::Config) -> Result<(), Error> {
+    let stop = Stop::new();
+    if let Err(e) = stop.install() {
+        log::warn!("cannot catch Ctrl-C ({e}); stopping may interrupt a report download");
+    }
+    let out = Output::new(!config.daemon);
+    let mut store = Store::open(&config.data_dir)?;
+    log::debug!("database: {}", store.path().display());
+    if config.daemon {
+        return daemon(config, &mut store, &out, &stop);
+    }
+    dclisync::actions::run(config, &mut store, &out, &stop)
+}
+
+/// Syncs, sleeps for the interval, and repeats until stopped.
+fn daemon(config: &cli::Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
+    loop {
+        match dclisync::actions::run(config, store, out, stop) {
+            Err(Error::Interrupted(n)) => return Err(Error::Interrupted(n)),
+            Err(e @ Error::Api(dclisync::bungie::envelope::ApiError::BadKey(_))) | Err(e @ Error::Store(_)) => {
+                return Err(e)
+            }
+            Err(e) => out.status(&format!("round failed: {e}; trying again in {} s", config.interval.as_secs())),
+            Ok(()) => {}
+        }
+        stop.sleep(config.interval);
+        stop.check()?;
+    }
+}

@@ -1,0 +1,62 @@
+//! Terminal output: results on stdout, progress and diagnostics on stderr.
+//!
+//! Progress bars appear only when stderr is a terminal and the run is not a daemon; everything
+//! else is plain sentences, one per line. A closed stdout pipe is not an error.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How often a bar redraws.
+const BAR_TICK: Duration = Duration::from_millis(200);
+
+#[derive(Clone)]
+pub struct Output {
+    multi: Option<MultiProgress>,
+}
+
+impl Output {
+    /// Output with progress bars when `bars_wanted` and stderr is a terminal.
+    pub fn new(bars_wanted: bool) -> Output {
+        let multi = (bars_wanted && std::io::stderr().is_terminal())
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Output { multi }
+    }
+
+    /// A progress bar for `total` items, or a hidden one when bars are off.
+    pub fn bar(&self, label: &str, total: u64) -> ProgressBar {
+        let Some(multi) = &self.multi else {
+            return ProgressBar::hidden();
+        };
+        let style = ProgressStyle::with_template(
+            "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} activities, {per_sec}, ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let bar = multi.add(ProgressBar::new(total).with_style(style).with_prefix(label.to_string()));
+        bar.enable_steady_tick(BAR_TICK);
+        bar
+    }
+
+    /// A result line on stdout.
+    pub fn result(&self, line: &str) {
+        self.around_bars(|| {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        });
+    }
+
+    /// A status or error line on stderr.
+    pub fn status(&self, line: &str) {
+        self.around_bars(|| {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        });
+    }
+
+    fn around_bars(&self, f: impl FnOnce()) {
+        match &self.multi {
+            Some(multi) => multi.suspend(f),
+            None => f(),
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! A post-game carnage report as the rows the dcli tables hold (SPEC §4 value rules).
+//!
+//! [`normalize`] is pure: it takes the parsed report and gives a [`PgcrRows`] with every value
+//! rule applied (fix-ups, class hashes, zero-padded codes, fireteam id text, defaults for missing
+//! values). The store writes these rows as they are.
+
+use serde::Serialize;
+
+use crate::bungie::model::{stat, Entry, Pgcr, UserCard};
+use crate::fixups::{self, Modes};
+use crate::name::format_code;
+use crate::time::{format_utc, normalize_period};
+
+/// `standing` when Bungie gives none (rumble, or a player who left).
+pub const STANDING_UNKNOWN: i64 = 2325;
+/// `class` when the class hash is not one of the three classes.
+pub const CLASS_UNKNOWN: i64 = 255;
+/// Class hashes of Titan, Hunter and Warlock, and the class number the dcli tables use.
+const CLASS_HASHES: [(i64, i64); 3] = [(3_655_393_761, 0), (671_679_327, 1), (2_271_682_572, 2)];
+
+/// Everything one PGCR contributes to the database.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PgcrRows {
+    pub activity: ActivityRow,
+    /// The activity's modes after fix-ups, primary mode included.
+    pub modes: Vec<i64>,
+    pub teams: Vec<TeamRow>,
+    pub players: Vec<PlayerRows>,
+    /// Entries that could not be stored (no character id or no membership id).
+    pub skipped_entries: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivityRow {
+    pub activity_id: i64,
+    pub period: String,
+    pub mode: i64,
+    pub platform: i64,
+    pub director_activity_hash: i64,
+    pub reference_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamRow {
+    pub team_id: i64,
+    pub score: i64,
+    pub standing: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberRow {
+    pub member_id: i64,
+    pub platform_id: i64,
+    pub display_name: Option<String>,
+    pub bungie_display_name: Option<String>,
+    pub bungie_display_name_code: Option<String>,
+}
+
+impl MemberRow {
+    /// A member row from a user card; `None` when the card has no membership id.
+    pub fn from_card(card: &UserCard) -> Option<MemberRow> {
+        let (name, code) = match card.bungie_name() {
+            Some((name, code)) => (Some(name.to_string()), Some(format_code(code))),
+            None => (None, None),
+        };
+        Some(MemberRow {
+            member_id: card.membership_id?,
+            platform_id: card.membership_type.unwrap_or(0),
+            display_name: card.display_name.clone().filter(|n| !n.is_empty()),
+            bungie_display_name: name,
+            bungie_display_name_code: code,
+        })
+    }
+
+    /// Whether this row lacks what DCLI_FIX_DATA repairs: a Bungie name and code, or a platform.
+    pub fn is_incomplete(&self) -> bool {
+        self.bungie_display_name.is_none() || self.bungie_display_name_code.is_none() || self.platform_id == 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CharacterRow {
+    pub character_id: i64,
+    pub member_id: i64,
+    pub class: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsRow {
+    pub assists: i64,
+    pub score: i64,
+    pub kills: i64,
+    pub deaths: i64,
+    pub average_score_per_kill: f64,
+    pub average_score_per_life: f64,
+    pub completed: i64,
+    pub opponents_defeated: i64,
+    pub activity_duration_seconds: i64,
+    pub standing: i64,
+    pub team: i64,
+    pub completion_reason: i64,
+    pub start_seconds: i64,
+    pub time_played_seconds: i64,
+    pub player_count: i64,
+    pub team_score: i64,
+    pub precision_kills: i64,
+    pub weapon_kills_ability: i64,
+    pub weapon_kills_grenade: i64,
+    pub weapon_kills_melee: i64,
+    pub weapon_kills_super: i64,
+    pub all_medals_earned: i64,
+    pub light_level: i64,
+    pub emblem_hash: i64,
+    pub fireteam_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MedalRow {
+    pub reference_id: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeaponRow {
+    pub reference_id: i64,
+    pub kills: i64,
+    pub precision_kills: i64,
+    pub kills_precision_kills_ratio: f64,
+}
+
+/// One entry of the report: the player, their character, and their stats.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlayerRows {
+    pub member: MemberRow,
+    pub character: CharacterRow,
+    pub stats: StatsRow,
+    pub medals: Vec<MedalRow>,
+    pub weapons: Vec<WeaponRow>,
+}
+
+/// Why a report cannot be stored at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NormalizeError {
+    /// The report is for a different match than the one asked for.
+    WrongInstance { asked: i64, got: i64 },
+    /// The report has neither activity details nor entries (Bungie sent an empty response).
+    Empty { asked: i64 },
+}
+
+impl std::fmt::Display for NormalizeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NormalizeError::WrongInstance { asked, got } => {
+                write!(f, "asked for match {asked} but Bungie.net sent match {got}")
+            }
+            NormalizeError::Empty { asked } => write!(f, "Bungie.net sent an empty report for match {asked}"),
+        }
+    }
+}
+
+/// The class number for a class hash: 0 Titan, 1 Hunter, 2 Warlock, 255 anything else.
+pub fn class_of_hash(hash: Option<i64>) -> i64 {
+    hash.and_then(|h| CLASS_HASHES.iter().find(|(ch, _)| *ch == h).map(|(_, c)| *c)).unwrap_or(CLASS_UNKNOWN)
+}
+
+/// A float's integer part as plain decimal text, as the reference tool stores fireteam ids
+/// (1.2740764323870416e17 → "127407643238704160"). Bungie sends fireteam ids only as floats;
+/// their `displayValue` is a clamped 32-bit number and useless.
+pub fn fireteam_text(value: f64) -> String {
+    // i128 holds every finite f64 below 2^127 exactly; saturation covers the rest.
+    format!("{}", value.trunc() as i128)
+}
+
+fn int_stat(values: &std::collections::BTreeMap<String, crate::bungie::model::Stat>, key: &str) -> Option<i64> {
+    stat(values, key).map(|v| v.trunc() as i64)
+}
+
+/// Turns a report into rows. `asked` is the instance id that was requested: a report for
+/// another match is refused, and a report that does not say its id is taken as the one asked for.
+pub fn normalize(asked: i64, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeError> {
+    if pgcr.activity_details.is_none() && pgcr.entries.is_empty() {
+        return Err(NormalizeError::Empty { asked });
+    }
+    let details = pgcr.activity_details.clone().unwrap_or_default();
+    if let Some(got) = details.instance_id.filter(|id| *id != asked) {
+        return Err(NormalizeError::WrongInstance { asked, got });
+    }
+    let hash = details.director_activity_hash.unwrap_or(0);
+    let fixed = fixups::apply(hash, Modes::new(details.mode.unwrap_or(0), &details.modes));
+    let period = match pgcr.period.as_deref() {
+        Some(p) => normalize_period(p),
+        None => format_utc(0),
+    };
+    let activity = ActivityRow {
+        activity_id: asked,
+        period,
+        mode: fixed.mode,
+        platform: details.membership_type.unwrap_or(0),
+        director_activity_hash: hash,
+        reference_id: details.reference_id.unwrap_or(0),
+    };
+
+    let mut teams: Vec<TeamRow> = Vec::new();
+    for team in &pgcr.teams {
+        let Some(team_id) = team.team_id else { continue };
+        if teams.iter().any(|t| t.team_id == team_id) {
+            continue;
+        }
+        teams.push(TeamRow {
+            team_id,
+            score: team.score.as_ref().and_then(|s| s.value()).map_or(0, |v| v.trunc() as i64),
+            standing: team.standing.as_ref().and_then(|s| s.value()).map_or(STANDING_UNKNOWN, |v| v.trunc() as i64),
+        });
+    }
+
+    let mut players: Vec<PlayerRows> = Vec::with_capacity(pgcr.entries.len());
+    let mut skipped_entries = 0;
+    for entry in &pgcr.entries {
+        match player_rows(entry) {
+            // A player who left and rejoined can be listed twice; the first listing wins, as the
+            // table holds one row per (activity, character).
+            Some(rows) if players.iter().any(|p| p.character.character_id == rows.character.character_id) => {
+                skipped_entries += 1;
+            }
+            Some(rows) => players.push(rows),
+            None => skipped_entries += 1,
+        }
+    }
+
+    Ok(PgcrRows { activity, modes: fixed.modes, teams, players, skipped_entries })
+}
+
+fn player_rows(entry: &Entry) -> Option<PlayerRows> {
+    let player = entry.player.clone().unwrap_or_default();
+    let card = player.destiny_user_info.clone().unwrap_or_default();
+    let member = MemberRow::from_card(&card)?;
+    let character_id = entry.character_id?;
+    let character = CharacterRow { character_id, member_id: member.member_id, class: class_of_hash(player.class_hash) };
+
+    let v = &entry.values;
+    let int = |key: &str| int_stat(v, key).unwrap_or(0);
+    let extended = entry.extended.clone().unwrap_or_default();
+    let ext = |key: &str| int_stat(&extended.values, key).unwrap_or(0);
+    let stats = StatsRow {
+        assists: int("assists"),
+        score: int("score"),
+        kills: int("kills"),
+        deaths: int("deaths"),
+        average_score_per_kill: stat(v, "averageScorePerKill").unwrap_or(0.0),
+        average_score_per_life: stat(v, "averageScorePerLife").unwrap_or(0.0),
+        completed: int("completed"),
+        opponents_defeated: int("opponentsDefeated"),
+        activity_duration_seconds: int("activityDurationSeconds"),
+        standing: int_stat(v, "standing").unwrap_or(STANDING_UNKNOWN),
+        team: int("team"),
+        completion_reason: int("completionReason"),
+        start_seconds: int("startSeconds"),
+        time_played_seconds: int("timePlayedSeconds"),
+        player_count: int("playerCount"),
+        team_score: int("teamScore"),
+        precision_kills: ext("precisionKills"),
+        weapon_kills_ability: ext("weaponKillsAbility"),
+        weapon_kills_grenade: ext("weaponKillsGrenade"),
+        weapon_kills_melee: ext("weaponKillsMelee"),
+        weapon_kills_super: ext("weaponKillsSuper"),
+        all_medals_earned: ext("allMedalsEarned"),
+        light_level: player.light_level.unwrap_or(0),
+        emblem_hash: player.emblem_hash.unwrap_or(0),
+        fireteam_id: fireteam_text(stat(v, "fireteamId").unwrap_or(0.0)),
+    };
+    let medals = extended
+        .values
+        .iter()
+        .map(|(key, s)| MedalRow { reference_id: key.clone(), count: s.value().map_or(0, |c| c.trunc() as i64) })
+        .collect();
+    let mut weapons: Vec<WeaponRow> = Vec::new();
+    for w in extended.weapons.iter().flatten() {
+        let Some(reference_id) = w.reference_id else { continue };
+        if weapons.iter().any(|x| x.reference_id == reference_id) {
+            continue;
+        }
+        weapons.push(WeaponRow {
+            reference_id,
+            kills: int_stat(&w.values, "uniqueWeaponKills").unwrap_or(0),
+            precision_kills: int_stat(&w.values, "uniqueWeaponPrecisionKills").unwrap_or(0),
+            kills_precision_kills_ratio: stat(&w.values, "uniqueWeaponKillsPrecisionKills").unwrap_or(0.0),
+        });
+    }
+    Some(PlayerRows { member, character, stats, medals, weapons })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    const FIXTURES: &[&str] = &[
+        "control_6v6",
+        "trials_3v3",
+        "rumble_no_teams",
+        "mode0_rumble_fixup",
+        "mode0_elimination_fixup",
+        "competitive_collision",
+        "competitive_clash",
+        "iron_banner",
+        "checkmate_control",
+        "private_clash",
+        "private_rumble",
+        "gambit_private",
+        "nameless_entry",
+        "no_extended",
+        "no_weapons",
+    ];
+
+    fn fixture(name: &str) -> (i64, Pgcr) {
+        let report: Pgcr = testdata::response(&format!("pgcr/{name}.json"));
+        let id = report.activity_details.as_ref().and_then(|d| d.instance_id).expect("fixture has an instance id");
+        (id, report)
+    }
+
+    #[test]
+    fn fixture_row_sets() {
+        for name in FIXTURES {
+            let (id, report) = fixture(name);
+            let rows = normalize(id, &report).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(rows.players.len() + rows.skipped_entries, report.entries.len(), "{name}");
+            insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+                insta::assert_yaml_snapshot!(format!("pgcr_{name}"), rows);
+            });
+        }
+    }
+
+    #[test]
+    fn value_rules() {
+        let (id, rumble) = fixture("rumble_no_teams");
+        let rows = normalize(id, &rumble).unwrap();
+        assert!(rows.teams.is_empty(), "rumble has no teams");
+        assert!(rows.players.iter().all(|p| p.stats.team == 0), "no team value means team 0");
+        assert!(rows.players.iter().any(|p| p.stats.standing == STANDING_UNKNOWN), "no standing means 2325");
+        assert!(rows.activity.period.ends_with("+00:00"), "period in the readers' form");
+
+        let (id, nameless) = fixture("nameless_entry");
+        let rows = normalize(id, &nameless).unwrap();
+        let lumen =
+            rows.players.iter().find(|p| p.member.member_id == 4_611_686_018_400_001_040).expect("nameless member");
+        assert_eq!((lumen.member.platform_id, lumen.member.bungie_display_name.as_deref()), (0, None));
+        assert!(lumen.member.is_incomplete());
+        let gravel =
+            rows.players.iter().find(|p| p.character.character_id == 2_305_843_009_400_001_410).expect("class 0");
+        assert_eq!(gravel.character.class, CLASS_UNKNOWN);
+
+        let (id, no_extended) = fixture("no_extended");
+        let rows = normalize(id, &no_extended).unwrap();
+        let latch = rows.players.iter().find(|p| p.character.character_id == 2_305_843_009_400_001_190).expect("latch");
+        assert!(latch.medals.is_empty() && latch.weapons.is_empty());
+        assert_eq!((latch.stats.precision_kills, latch.stats.all_medals_earned), (0, 0));
+    }
+
+    #[test]
+    fn fireteam_ids_are_the_integer_part_as_text() {
+        assert_eq!(fireteam_text(1.274_076_432_387_041_6e17), "127407643238704160");
+        assert_eq!(fireteam_text(1.274_977_233_917_763_8e17), "127497723391776384");
+        assert_eq!(fireteam_text(42.9), "42");
+        assert_eq!(fireteam_text(0.0), "0");
+        assert_eq!(fireteam_text(-3.5), "-3");
+    }
+
+    #[test]
+    fn refuses_a_report_for_another_match() {
+        let (id, report) = fixture("control_6v6");
+        assert_eq!(normalize(id + 1, &report), Err(NormalizeError::WrongInstance { asked: id + 1, got: id }));
+        assert_eq!(normalize(id, &Pgcr::default()), Err(NormalizeError::Empty { asked: id }));
+    }
+
+    fn stat(value: f64) -> Value {
+        json!({"basic": {"value": value, "displayValue": value.to_string()}})
+    }
+
+    fn entry(member: u64, character: u64, kills: f64) -> Value {
+        json!({
+            "player": {"destinyUserInfo": {"membershipId": member.to_string(), "membershipType": 3,
+                        "bungieGlobalDisplayName": "p", "bungieGlobalDisplayNameCode": 7},
+                       "classHash": 671_679_327u64, "lightLevel": 2000, "emblemHash": 1},
+            "characterId": character.to_string(),
+            "values": {"kills": stat(kills), "fireteamId": stat(1.5e17)},
+            "extended": {"values": {"precisionKills": stat(1.0)}, "weapons": []}
+        })
+    }
+
+    /// Arbitrary JSON, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "activityDetails",
+                        "entries",
+                        "teams",
+                        "period",
+                        "instanceId",
+                        "mode",
+                        "modes",
+                        "player",
+                        "characterId",
+                        "values",
+                        "extended",
+                        "weapons",
+                        "basic",
+                        "value",
+                        "destinyUserInfo",
+                        "membershipId",
+                        "teamId",
+                        "score",
+                        "standing",
+                        "x",
+                    ])
+                    .prop_map(str::to_string),
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Replaces the value at a pseudo-random place in `doc` with `with` (or removes an object key).
+    fn mutate(node: &mut Value, mut path: Vec<usize>, with: Value) {
+        let Some(step) = path.pop() else {
+            *node = with;
+            return;
+        };
+        match node {
+            Value::Object(map) if !map.is_empty() => {
+                let Some(key) = map.keys().nth(step % map.len()).cloned() else { return };
+                if path.is_empty() && step % 3 == 0 {
+                    map.remove(&key);
+                } else if let Some(child) = map.get_mut(&key) {
+                    mutate(child, path, with);
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let len = items.len();
+                mutate(&mut items[step % len], path, with);
+            }
+            _ => *node = with,
+        }
+    }
+
+    proptest! {
+        /// Normalizing never panics on arbitrary JSON shaped roughly like a report.
+        #[test]
+        fn normalizing_arbitrary_json_never_panics(doc in any_json(), asked in any::<i64>()) {
+            if let Ok(report) = serde_json::from_value::<Pgcr>(doc) {
+                let _ = normalize(asked, &report);
+            }
+        }
+
+        /// Normalizing never panics on a real-shaped report with parts removed or replaced, and
+        /// such a report stays storable unless its instance id itself was changed.
+        #[test]
+        fn normalizing_mutated_reports_never_panics(
+            which in prop::sample::select(FIXTURES.to_vec()),
+            mutations in prop::collection::vec((prop::collection::vec(any::<usize>(), 1..7), any_json()), 1..5),
+        ) {
+            let mut doc = testdata::json(&format!("pgcr/{which}.json"))["Response"].clone();
+            let id = doc["activityDetails"]["instanceId"].as_str().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+            for (path, with) in mutations {
+                mutate(&mut doc, path, with);
+            }
+            let report: Pgcr = serde_json::from_value(doc).expect("the lenient model reads any JSON object");
+            let result = normalize(id, &report);
+            let id_intact = report.activity_details.as_ref().and_then(|d| d.instance_id).is_none_or(|got| got == id);
+            let has_something = report.activity_details.is_some() || !report.entries.is_empty();
+            prop_assert_eq!(result.is_ok(), id_intact && has_something);
+        }
+
+        /// Every entry of a report (with its own character) yields exactly one stats row, for
+        /// that character, whatever else the report holds.
+        #[test]
+        fn every_entry_yields_one_stats_row(characters in prop::collection::hash_set(1u64..1_000_000, 0..16), kills in 0.0f64..60.0) {
+            let entries: Vec<Value> = characters.iter().map(|&c| entry(4_611_686_018_400_000_000 + c, c, kills)).collect();
+            let doc = json!({"period": "2024-01-01T00:00:00Z",
+                             "activityDetails": {"instanceId": "77", "mode": 10, "modes": [5, 10]},
+                             "entries": entries, "teams": []});
+            let report: Pgcr = serde_json::from_value(doc).unwrap();
+            let rows = normalize(77, &report).unwrap();
+            prop_assert_eq!(rows.players.len(), characters.len());
+            prop_assert_eq!(rows.skipped_entries, 0);
+            let got: std::collections::HashSet<u64> = rows.players.iter().map(|p| p.character.character_id as u64).collect();
+            prop_assert_eq!(got, characters);
+            prop_assert!(rows.players.iter().all(|p| p.stats.kills == kills.trunc() as i64));
+        }
+    }
+}

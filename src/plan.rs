@@ -1,0 +1,253 @@
+//! Sync plans: what to queue from a history page, and what to do with each queued activity.
+//!
+//! Observe, decide, act: the shell gathers what Bungie listed and what is stored, these pure
+//! functions decide, and the shell carries the plan out. Plans are plain data in a stable order.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+
+use crate::bungie::model::{HistoryPage, UserCard};
+use crate::pgcr::{MemberRow, PgcrRows};
+
+/// Activities per history page; a shorter page is the last one.
+pub const HISTORY_PAGE_SIZE: usize = 250;
+/// Gambit private matches are filed under private Crucible matches (mode 32); they are not PvP.
+pub const GAMBIT_PRIVATE_HASHES: [i64; 2] = [2_526_740_498, 248_695_599];
+/// The history modes dclisync reads, in order: private matches (32), then all public PvP (5).
+pub const HISTORY_MODES: [i64; 2] = [32, 5];
+
+/// What one history page adds to the queue, and whether to read the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageScan {
+    /// Instance ids not yet known for this character, newest first.
+    pub new: Vec<i64>,
+    /// Gambit private matches seen and left out.
+    pub skipped_gambit: usize,
+    /// True when paging can stop: a known activity was reached or the history ended.
+    pub done: bool,
+}
+
+/// Reads one page of a character's history, newest first. Paging stops at the first activity
+/// already known for the character (everything older was queued by an earlier sync) or at the
+/// end of the history (a page shorter than [`HISTORY_PAGE_SIZE`]).
+pub fn scan_history_page(page: &HistoryPage, known: &HashSet<i64>) -> PageScan {
+    let mut scan = PageScan { new: Vec::new(), skipped_gambit: 0, done: page.activities.len() < HISTORY_PAGE_SIZE };
+    for activity in &page.activities {
+        let Some(details) = &activity.activity_details else { continue };
+        let Some(id) = details.instance_id else { continue };
+        if known.contains(&id) {
+            scan.done = true;
+            break;
+        }
+        if details.director_activity_hash.is_some_and(|h| GAMBIT_PRIVATE_HASHES.contains(&h)) {
+            scan.skipped_gambit += 1;
+            continue;
+        }
+        if !scan.new.contains(&id) {
+            scan.new.push(id);
+        }
+    }
+    scan
+}
+
+/// A queued activity that has not been stored: the queue row for one character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Queued {
+    pub activity_id: i64,
+    pub character_id: i64,
+}
+
+/// What to do with one queued activity (all its queue rows together).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Step {
+    /// Download the PGCR and store it; then mark every listed character's row synced.
+    Fetch { activity_id: i64, characters: Vec<i64> },
+    /// The PGCR is stored already (another tracked player was in the match): mark synced.
+    AlreadyStored { activity_id: i64, characters: Vec<i64> },
+}
+
+impl Step {
+    pub fn activity_id(&self) -> i64 {
+        match self {
+            Step::Fetch { activity_id, .. } | Step::AlreadyStored { activity_id, .. } => *activity_id,
+        }
+    }
+}
+
+/// Turns the unsynced queue rows into steps: one step per activity, newest activity first, so
+/// an activity shared by several tracked characters is fetched once.
+pub fn fetch_plan(queued: &[Queued], stored: &HashSet<i64>) -> Vec<Step> {
+    let mut by_activity: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for q in queued {
+        let characters = by_activity.entry(q.activity_id).or_default();
+        if !characters.contains(&q.character_id) {
+            characters.push(q.character_id);
+        }
+    }
+    by_activity
+        .into_iter()
+        .rev()
+        .map(|(activity_id, mut characters)| {
+            characters.sort_unstable();
+            if stored.contains(&activity_id) {
+                Step::AlreadyStored { activity_id, characters }
+            } else {
+                Step::Fetch { activity_id, characters }
+            }
+        })
+        .collect()
+}
+
+/// DCLI_FIX_DATA: the members of a report to look up with GetMembershipsById before storing.
+/// Those whose entry lacks a Bungie name, a code or a platform, and that are not stored yet.
+pub fn member_lookups(rows: &PgcrRows, stored_members: &HashSet<i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = rows
+        .players
+        .iter()
+        .map(|p| &p.member)
+        .filter(|m| m.is_incomplete() && !stored_members.contains(&m.member_id))
+        .map(|m| m.member_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Repairs the report's member rows for `member_id` with the membership of the same id from a
+/// GetMembershipsById answer. Keeps the report's values where the answer has none.
+pub fn repair_member(rows: &mut PgcrRows, member_id: i64, memberships: &[UserCard]) {
+    let Some(found) = memberships.iter().find(|c| c.membership_id == Some(member_id)).and_then(MemberRow::from_card)
+    else {
+        return;
+    };
+    for player in rows.players.iter_mut().filter(|p| p.member.member_id == member_id) {
+        let m = &mut player.member;
+        if found.platform_id != 0 {
+            m.platform_id = found.platform_id;
+        }
+        if found.bungie_display_name.is_some() && found.bungie_display_name_code.is_some() {
+            m.bungie_display_name = found.bungie_display_name.clone();
+            m.bungie_display_name_code = found.bungie_display_name_code.clone();
+        }
+        if m.display_name.is_none() {
+            m.display_name = found.display_name.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bungie::model::{ActivityDetails, HistoryActivity};
+    use proptest::prelude::*;
+
+    fn page(ids: &[(i64, i64)]) -> HistoryPage {
+        HistoryPage {
+            activities: ids
+                .iter()
+                .map(|&(id, hash)| HistoryActivity {
+                    period: None,
+                    activity_details: Some(ActivityDetails {
+                        instance_id: Some(id),
+                        director_activity_hash: Some(hash),
+                        ..Default::default()
+                    }),
+                })
+                .collect(),
+        }
+    }
+
+    fn full_page(first: i64) -> HistoryPage {
+        let ids: Vec<(i64, i64)> = (0..HISTORY_PAGE_SIZE as i64).map(|i| (first - i, 1)).collect();
+        page(&ids)
+    }
+
+    #[test]
+    fn history_pages_queue_what_is_new() {
+        let known: HashSet<i64> = [7, 3].into_iter().collect();
+        let cases = [
+            ("short page, nothing known", page(&[(10, 1), (9, 1)]), vec![10, 9], 0, true),
+            ("stops at the first known", page(&[(10, 1), (9, 1), (7, 1), (6, 1)]), vec![10, 9], 0, true),
+            ("gambit private left out", page(&[(10, 2_526_740_498), (9, 248_695_599), (8, 1)]), vec![8], 2, true),
+            ("empty page ends the history", page(&[]), vec![], 0, true),
+            ("a repeated id is queued once", page(&[(10, 1), (10, 1)]), vec![10], 0, true),
+        ];
+        for (name, p, new, gambit, done) in cases {
+            let scan = scan_history_page(&p, &known);
+            assert_eq!(scan, PageScan { new, skipped_gambit: gambit, done }, "{name}");
+        }
+        let scan = scan_history_page(&full_page(10_000), &known);
+        assert!(!scan.done, "a full page with nothing known asks for the next page");
+        assert_eq!(scan.new.len(), HISTORY_PAGE_SIZE);
+    }
+
+    #[test]
+    fn plan_fetches_each_activity_once_newest_first() {
+        let queued = [
+            Queued { activity_id: 5, character_id: 100 },
+            Queued { activity_id: 9, character_id: 100 },
+            Queued { activity_id: 5, character_id: 200 },
+            Queued { activity_id: 7, character_id: 200 },
+        ];
+        let stored: HashSet<i64> = [7].into_iter().collect();
+        assert_eq!(
+            fetch_plan(&queued, &stored),
+            vec![
+                Step::Fetch { activity_id: 9, characters: vec![100] },
+                Step::AlreadyStored { activity_id: 7, characters: vec![200] },
+                Step::Fetch { activity_id: 5, characters: vec![100, 200] },
+            ]
+        );
+    }
+
+    proptest! {
+        /// The fetch plan never loses a queued activity: every queued (activity, character) row
+        /// appears in exactly one step, and no activity has two steps.
+        #[test]
+        fn plan_never_loses_a_queued_id(
+            rows in prop::collection::vec((1i64..60, 1i64..5), 0..80),
+            stored in prop::collection::hash_set(1i64..60, 0..30),
+        ) {
+            let queued: Vec<Queued> = rows.iter().map(|&(a, c)| Queued { activity_id: a, character_id: c }).collect();
+            let plan = fetch_plan(&queued, &stored);
+            let mut seen = HashSet::new();
+            for step in &plan {
+                prop_assert!(seen.insert(step.activity_id()), "one step per activity");
+                let (Step::Fetch { activity_id, characters } | Step::AlreadyStored { activity_id, characters }) = step;
+                prop_assert_eq!(matches!(step, Step::AlreadyStored { .. }), stored.contains(activity_id));
+                for c in characters {
+                    let row = Queued { activity_id: *activity_id, character_id: *c };
+                    prop_assert!(queued.contains(&row), "a step names a row that was queued");
+                }
+            }
+            for q in &queued {
+                let covered = plan.iter().any(|s| {
+                    let (Step::Fetch { activity_id, characters } | Step::AlreadyStored { activity_id, characters }) = s;
+                    *activity_id == q.activity_id && characters.contains(&q.character_id)
+                });
+                prop_assert!(covered, "queued row {:?} is in no step", q);
+            }
+        }
+
+        /// Paging through a history newest first queues every activity newer than the newest
+        /// known one (Gambit private excepted), and nothing older.
+        #[test]
+        fn paging_queues_exactly_the_unknown_prefix(len in 0usize..700, known_at in prop::option::of(0usize..700)) {
+            let history: Vec<i64> = (0..len as i64).map(|i| 1_000_000 - i).collect();
+            let known: HashSet<i64> = known_at.filter(|k| *k < len).map(|k| history[k]).into_iter().collect();
+            let mut queued = Vec::new();
+            for chunk_start in (0..).step_by(HISTORY_PAGE_SIZE) {
+                let end = (chunk_start + HISTORY_PAGE_SIZE).min(len);
+                let ids: Vec<(i64, i64)> = history.get(chunk_start..end).unwrap_or(&[]).iter().map(|&i| (i, 1)).collect();
+                let scan = scan_history_page(&page(&ids), &known);
+                queued.extend(scan.new);
+                if scan.done {
+                    break;
+                }
+            }
+            let expected_len = known_at.filter(|k| *k < len).unwrap_or(len);
+            prop_assert_eq!(queued, history[..expected_len].to_vec());
+        }
+    }
+}

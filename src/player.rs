@@ -1,0 +1,116 @@
+//! Which Bungie account a name stands for: the cross-save rules of SPEC §2, and the class of a
+//! character as the dcli tables number it.
+
+use crate::bungie::model::UserCard;
+use crate::pgcr::CLASS_UNKNOWN;
+use crate::time::parse_rfc3339;
+
+/// What a name search answered, decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Choice {
+    /// This card is the player.
+    Use(UserCard),
+    /// Several unrelated cards: ask LinkedProfiles of this one and take the latest played.
+    AskLinked(UserCard),
+    /// No such player.
+    NotFound,
+}
+
+/// Picks the player from a name search: one card → it; several cards all linked by cross-save →
+/// the card whose platform is their cross-save override; otherwise → LinkedProfiles of the first.
+pub fn choose_card(cards: &[UserCard]) -> Choice {
+    let usable: Vec<&UserCard> = cards.iter().filter(|c| c.membership_id.is_some()).collect();
+    match usable.as_slice() {
+        [] => Choice::NotFound,
+        [only] => Choice::Use((*only).clone()),
+        [first, ..] => {
+            let override_type = first.cross_save_override.filter(|o| *o != 0);
+            let all_linked = override_type.is_some() && usable.iter().all(|c| c.cross_save_override == override_type);
+            if all_linked {
+                if let Some(primary) = usable.iter().find(|c| c.membership_type == override_type) {
+                    return Choice::Use((*primary).clone());
+                }
+            }
+            Choice::AskLinked((*first).clone())
+        }
+    }
+}
+
+/// From LinkedProfiles, the profile played most recently (the first one when no dates parse).
+pub fn choose_linked(profiles: &[UserCard]) -> Option<UserCard> {
+    profiles
+        .iter()
+        .filter(|c| c.membership_id.is_some())
+        .enumerate()
+        .max_by_key(|(i, c)| (c.date_last_played.as_deref().and_then(parse_rfc3339), std::cmp::Reverse(*i)))
+        .map(|(_, c)| c.clone())
+}
+
+/// The class number for a profile's `classType`: 0 Titan, 1 Hunter, 2 Warlock, else 255.
+pub fn class_of_type(class_type: Option<i64>) -> i64 {
+    class_type.filter(|c| (0..=2).contains(c)).unwrap_or(CLASS_UNKNOWN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(id: i64, membership_type: i64, cross_save: i64, played: Option<&str>) -> UserCard {
+        UserCard {
+            membership_id: Some(id),
+            membership_type: Some(membership_type),
+            cross_save_override: Some(cross_save),
+            date_last_played: played.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn chooses_the_player_card() {
+        let single = card(1, 3, 0, None);
+        let cases = vec![
+            ("no card", vec![], Choice::NotFound),
+            ("one card", vec![single.clone()], Choice::Use(single.clone())),
+            (
+                "cross-save: the override platform",
+                vec![card(1, 1, 3, None), card(2, 3, 3, None), card(3, 2, 3, None)],
+                Choice::Use(card(2, 3, 3, None)),
+            ),
+            (
+                "unlinked duplicates",
+                vec![card(1, 1, 0, None), card(2, 2, 0, None)],
+                Choice::AskLinked(card(1, 1, 0, None)),
+            ),
+            (
+                "override names a platform with no card",
+                vec![card(1, 1, 5, None), card(2, 2, 5, None)],
+                Choice::AskLinked(card(1, 1, 5, None)),
+            ),
+            ("mixed overrides", vec![card(1, 1, 3, None), card(2, 3, 0, None)], Choice::AskLinked(card(1, 1, 3, None))),
+        ];
+        for (name, cards, expected) in cases {
+            assert_eq!(choose_card(&cards), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn linked_profiles_pick_the_latest_played() {
+        let profiles = [
+            card(1, 1, 0, Some("2021-01-01T00:00:00Z")),
+            card(2, 2, 0, Some("2024-05-01T00:00:00Z")),
+            card(3, 3, 0, None),
+        ];
+        assert_eq!(choose_linked(&profiles).and_then(|c| c.membership_id), Some(2));
+        let undated = [card(7, 1, 0, None), card(8, 2, 0, None)];
+        assert_eq!(choose_linked(&undated).and_then(|c| c.membership_id), Some(7));
+        assert_eq!(choose_linked(&[]), None);
+    }
+
+    #[test]
+    fn classes_from_class_type() {
+        assert_eq!(class_of_type(Some(0)), 0);
+        assert_eq!(class_of_type(Some(2)), 2);
+        assert_eq!(class_of_type(Some(3)), 255);
+        assert_eq!(class_of_type(None), 255);
+    }
+}

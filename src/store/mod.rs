@@ -1,0 +1,569 @@
+//! The store: the one owner of every SQL statement.
+//!
+//! It opens (or creates) `dcli.sqlite3`, refuses files that are not dcli databases without
+//! writing a byte to them, keeps the dcli tables exactly as the readers expect (`version` = 10)
+//! and migrates dclisync's own `dclisync_*` tables by `PRAGMA user_version`. Every public method
+//! that writes runs in one transaction.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+
+use crate::pgcr::{MemberRow, PgcrRows, PlayerRows};
+use crate::plan::Queued;
+
+/// The database file name the dcli tools share.
+pub const DB_FILE_NAME: &str = "dcli.sqlite3";
+/// The dcli schema version the readers require; anything else makes them wipe the database.
+pub const DCLI_VERSION: i64 = 10;
+/// How long a write waits for another connection's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first 16 bytes of every sqlite3 file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+const DCLI_SCHEMA: &str = include_str!("dcli_schema_v10.sql");
+/// dclisync's own migrations, applied in order; `user_version` counts those applied.
+/// Append new files; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_dclisync_base.sql")];
+
+/// Why the store could not be opened or used.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The data folder cannot be created or used.
+    DataDir { path: PathBuf, source: std::io::Error },
+    /// The file exists but is not an sqlite3 database.
+    NotSqlite { path: PathBuf },
+    /// An sqlite3 database, but not one of the dcli family.
+    NotDcli { path: PathBuf },
+    /// A dcli database of another schema version.
+    WrongVersion { path: PathBuf, version: Option<i64> },
+    /// The database is damaged.
+    Corrupt { path: PathBuf, detail: String },
+    /// Any other sqlite failure.
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::DataDir { path, source } => write!(
+                f,
+                "cannot use the data folder {}: {source}; pass a writable folder with --data-dir",
+                path.display()
+            ),
+            StoreError::NotSqlite { path } => write!(
+                f,
+                "{} is not a dcli database (not an sqlite3 file, or corrupt); it was left untouched: \
+                 move it away or pass another --data-dir",
+                path.display()
+            ),
+            StoreError::NotDcli { path } => write!(
+                f,
+                "{} is an sqlite3 database but not a dcli database; it was left untouched: move it \
+                 away or pass another --data-dir",
+                path.display()
+            ),
+            StoreError::WrongVersion { path, version } => write!(
+                f,
+                "{} is a dcli database of version {}, but dclisync works with version {DCLI_VERSION}; \
+                 it was left untouched: move it away to start a new one",
+                path.display(),
+                version.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+            ),
+            StoreError::Corrupt { path, detail } => write!(
+                f,
+                "{} is corrupt ({detail}); it was left untouched: restore a backup or move it away",
+                path.display()
+            ),
+            StoreError::Sqlite { path, source } => write!(f, "database error in {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A player on the sync list, with what `--list` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedPlayer {
+    pub member: MemberRow,
+    /// When dclisync last finished a sync of this player; else the `sync` table's time.
+    pub last_sync: Option<String>,
+    pub activities: i64,
+}
+
+/// What storing one report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    /// The activity was stored by an earlier run or another process; its queue rows are synced.
+    AlreadyThere,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+}
+
+impl Store {
+    /// Opens `DIR/dcli.sqlite3`, creating the folder and the database when missing.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir { path: dir.to_path_buf(), source })?;
+        if !dir.is_dir() {
+            return Err(StoreError::DataDir {
+                path: dir.to_path_buf(),
+                source: std::io::Error::other("it is not a folder"),
+            });
+        }
+        let path = dir.join(DB_FILE_NAME);
+        let existing = inspect(&path)?;
+        let conn = Connection::open(&path).map_err(|source| classify(&path, source))?;
+        let mut store = Store { conn, path };
+        store.prepare(existing).map_err(|e| store.err(e))?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        classify(&self.path, source)
+    }
+
+    fn prepare(&mut self, existing: Existing) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if existing == Existing::New || existing == Existing::Dcli {
+            tx.execute_batch(DCLI_SCHEMA)?;
+        }
+        let applied: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()
+    }
+
+    /// Players on the sync list, by Bungie name.
+    pub fn tracked_players(&self) -> Result<Vec<TrackedPlayer>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<TrackedPlayer>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT m.member_id, m.platform_id, m.display_name, m.bungie_display_name,
+                        m.bungie_display_name_code, COALESCE(p.last_success, s.last_sync),
+                        (SELECT COUNT(*) FROM character_activity_stats cas
+                           JOIN character c ON c.character_id = cas.character
+                          WHERE c.member = m.member_id)
+                   FROM sync s
+                   JOIN member m ON m.member_id = s.member
+                   LEFT JOIN dclisync_player p ON p.member_id = m.member_id
+                  ORDER BY m.bungie_display_name COLLATE NOCASE, m.bungie_display_name_code, m.member_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(TrackedPlayer { member: member_from_row(r)?, last_sync: r.get(5)?, activities: r.get(6)? })
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// The stored member with this Bungie name, if any.
+    pub fn member_by_name(&self, name: &str, code: &str) -> Result<Option<MemberRow>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code
+                   FROM member WHERE bungie_display_name = ?1 AND bungie_display_name_code = ?2
+                  ORDER BY (SELECT COUNT(*) FROM sync WHERE sync.member = member.member_id) DESC
+                  LIMIT 1",
+                params![name, code],
+                member_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Puts a player on the sync list (a player already there keeps their last sync time).
+    pub fn add_player(&mut self, member: &MemberRow, now: &str) -> Result<(), StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            upsert_member_tx(&tx, member, true)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO sync (member, last_sync) VALUES (?1, ?2)",
+                params![member.member_id, now],
+            )?;
+            tx.commit()
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Takes a player off the sync list; their data stays. False if they were not on it.
+    pub fn remove_player(&mut self, member_id: i64) -> Result<bool, StoreError> {
+        self.conn.execute("DELETE FROM sync WHERE member = ?1", [member_id]).map(|n| n > 0).map_err(|e| self.err(e))
+    }
+
+    /// Records what a profile says of a player and their characters.
+    pub fn record_profile(&mut self, member: &MemberRow, characters: &[(i64, i64)]) -> Result<(), StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            upsert_member_tx(&tx, member, true)?;
+            for &(character_id, class) in characters {
+                upsert_character_tx(&tx, character_id, member.member_id, class)?;
+            }
+            tx.commit()
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Activity ids already queued (synced or not) for a character.
+    pub fn queued_ids(&self, character_id: i64) -> Result<HashSet<i64>, StoreError> {
+        let run = || -> rusqlite::Result<HashSet<i64>> {
+            let mut stmt = self.conn.prepare_cached("SELECT activity_id FROM activity_queue WHERE character = ?1")?;
+            let ids = stmt.query_map([character_id], |r| r.get(0))?;
+            ids.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Queues activities for a character, all or none.
+    pub fn enqueue(&mut self, character_id: i64, activity_ids: &[i64]) -> Result<usize, StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<usize> {
+            let tx = conn.transaction()?;
+            let mut added = 0;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO activity_queue (synced, activity_id, character) VALUES (0, ?1, ?2)",
+                )?;
+                for id in activity_ids {
+                    added += stmt.execute(params![id, character_id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
+    /// The unsynced queue rows of these characters.
+    pub fn unsynced(&self, characters: &[i64]) -> Result<Vec<Queued>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<Queued>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT activity_id, character FROM activity_queue WHERE character = ?1 AND synced = 0",
+            )?;
+            let mut out = Vec::new();
+            for &c in characters {
+                let rows = stmt.query_map([c], |r| Ok(Queued { activity_id: r.get(0)?, character_id: r.get(1)? }))?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Which of these activities are stored.
+    pub fn stored_among(&self, activity_ids: impl IntoIterator<Item = i64>) -> Result<HashSet<i64>, StoreError> {
+        let run = || -> rusqlite::Result<HashSet<i64>> {
+            let mut stmt = self.conn.prepare_cached("SELECT 1 FROM activity WHERE activity_id = ?1")?;
+            let mut out = HashSet::new();
+            for id in activity_ids {
+                if stmt.exists([id])? {
+                    out.insert(id);
+                }
+            }
+            Ok(out)
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Ids of every stored member.
+    pub fn member_ids(&self) -> Result<HashSet<i64>, StoreError> {
+        let run = || -> rusqlite::Result<HashSet<i64>> {
+            let mut stmt = self.conn.prepare("SELECT member_id FROM member")?;
+            let ids = stmt.query_map([], |r| r.get(0))?;
+            ids.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Stores one report and marks its queue rows synced, in one transaction.
+    pub fn store_pgcr(&mut self, rows: &PgcrRows) -> Result<Stored, StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<Stored> {
+            let tx = conn.transaction()?;
+            let outcome = store_pgcr_tx(&tx, rows)?;
+            mark_synced_tx(&tx, rows.activity.activity_id)?;
+            tx.commit()?;
+            Ok(outcome)
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Marks an activity's queue rows synced (its report is stored already).
+    pub fn mark_synced(&mut self, activity_id: i64) -> Result<(), StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            mark_synced_tx(&tx, activity_id)?;
+            tx.commit()
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Notes a failed download of a queued activity; returns the attempts so far.
+    pub fn record_failure(&mut self, activity_id: i64, error: &str, now: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                "INSERT INTO dclisync_attempt (activity_id, attempts, last_error, last_attempt) VALUES (?1, 1, ?2, ?3)
+                 ON CONFLICT (activity_id) DO UPDATE SET attempts = attempts + 1, last_error = ?2, last_attempt = ?3
+                 RETURNING attempts",
+                params![activity_id, error, now],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a finished sync of a player: `sync.last_sync` when they are on the list, and
+    /// dclisync's own last-success time.
+    pub fn finish_player_sync(&mut self, member_id: i64, now: &str) -> Result<(), StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            tx.execute("UPDATE sync SET last_sync = ?2 WHERE member = ?1", params![member_id, now])?;
+            tx.execute(
+                "INSERT INTO dclisync_player (member_id, last_success) VALUES (?1, ?2)
+                 ON CONFLICT (member_id) DO UPDATE SET last_success = ?2",
+                params![member_id, now],
+            )?;
+            tx.commit()
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Existing {
+    /// No file, or an empty one: create the schema.
+    New,
+    /// A dcli version-10 database.
+    Dcli,
+}
+
+/// Looks at an existing file without writing to it, and refuses anything that is not a dcli
+/// version-10 database.
+fn inspect(path: &Path) -> Result<Existing, StoreError> {
+    let mut header = Vec::with_capacity(SQLITE_HEADER.len());
+    match std::fs::File::open(path) {
+        Ok(file) => {
+            file.take(SQLITE_HEADER.len() as u64)
+                .read_to_end(&mut header)
+                .map_err(|source| StoreError::DataDir { path: path.to_path_buf(), source })?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::New),
+        Err(source) => return Err(StoreError::DataDir { path: path.to_path_buf(), source }),
+    }
+    if header.is_empty() {
+        return Ok(Existing::New);
+    }
+    if header.as_slice() != SQLITE_HEADER {
+        return Err(StoreError::NotSqlite { path: path.to_path_buf() });
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| classify(path, e))?;
+    let tables: Vec<String> = (|| -> rusqlite::Result<Vec<String>> {
+        let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+        let names = stmt.query_map([], |r| r.get(0))?;
+        names.collect()
+    })()
+    .map_err(|e| classify(path, e))?;
+    if tables.iter().all(|t| t.starts_with("sqlite_")) {
+        return Ok(Existing::New);
+    }
+    if !tables.iter().any(|t| t == "version") {
+        return Err(StoreError::NotDcli { path: path.to_path_buf() });
+    }
+    let version: Option<i64> =
+        conn.query_row("SELECT MAX(version) FROM version", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
+    if version != Some(DCLI_VERSION) {
+        return Err(StoreError::WrongVersion { path: path.to_path_buf(), version });
+    }
+    Ok(Existing::Dcli)
+}
+
+fn classify(path: &Path, source: rusqlite::Error) -> StoreError {
+    if is_corruption(&source) {
+        StoreError::Corrupt { path: path.to_path_buf(), detail: source.to_string() }
+    } else {
+        StoreError::Sqlite { path: path.to_path_buf(), source }
+    }
+}
+
+fn member_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
+    Ok(MemberRow {
+        member_id: r.get(0)?,
+        platform_id: r.get(1)?,
+        display_name: r.get(2)?,
+        bungie_display_name: r.get(3)?,
+        bungie_display_name_code: r.get(4)?,
+    })
+}
+
+/// Inserts or updates a member. An `authoritative` row (from a search or a profile, so current)
+/// replaces the stored values it has; a row from a match report only fills in what is missing,
+/// so old matches never rename a player and nameless entries never blank a stored name.
+fn upsert_member_tx(tx: &Transaction<'_>, m: &MemberRow, authoritative: bool) -> rusqlite::Result<()> {
+    let sql = if authoritative {
+        "INSERT INTO member (member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (member_id) DO UPDATE SET
+           platform_id = CASE WHEN excluded.platform_id != 0 THEN excluded.platform_id ELSE platform_id END,
+           display_name = COALESCE(excluded.display_name, display_name),
+           bungie_display_name = CASE WHEN excluded.bungie_display_name_code IS NOT NULL
+                                      THEN excluded.bungie_display_name ELSE bungie_display_name END,
+           bungie_display_name_code = COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)"
+    } else {
+        "INSERT INTO member (member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (member_id) DO UPDATE SET
+           platform_id = CASE WHEN platform_id = 0 THEN excluded.platform_id ELSE platform_id END,
+           display_name = COALESCE(display_name, excluded.display_name),
+           bungie_display_name = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
+                                      THEN COALESCE(excluded.bungie_display_name, bungie_display_name)
+                                      ELSE bungie_display_name END,
+           bungie_display_name_code = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
+                                      THEN COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)
+                                      ELSE bungie_display_name_code END"
+    };
+    tx.prepare_cached(sql)?.execute(params![
+        m.member_id,
+        m.platform_id,
+        m.display_name,
+        m.bungie_display_name,
+        m.bungie_display_name_code
+    ])?;
+    Ok(())
+}
+
+/// Inserts a character, or repairs its stored class when this one is known (not 255).
+fn upsert_character_tx(tx: &Transaction<'_>, character_id: i64, member_id: i64, class: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO character (character_id, member, class) VALUES (?1, ?2, ?3)
+         ON CONFLICT (character_id) DO UPDATE SET
+           class = CASE WHEN excluded.class != 255 THEN excluded.class ELSE class END",
+    )?
+    .execute(params![character_id, member_id, class])?;
+    Ok(())
+}
+
+fn mark_synced_tx(tx: &Transaction<'_>, activity_id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE activity_queue SET synced = 1 WHERE activity_id = ?1 AND synced = 0")?
+        .execute([activity_id])?;
+    tx.prepare_cached("DELETE FROM dclisync_attempt WHERE activity_id = ?1")?.execute([activity_id])?;
+    Ok(())
+}
+
+fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stored> {
+    let a = &rows.activity;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO activity (activity_id, period, mode, platform, director_activity_hash, reference_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![a.activity_id, a.period, a.mode, a.platform, a.director_activity_hash, a.reference_id])?;
+    if inserted == 0 {
+        return Ok(Stored::AlreadyThere);
+    }
+    {
+        let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO modes (mode, activity) VALUES (?1, ?2)")?;
+        for mode in &rows.modes {
+            stmt.execute(params![mode, a.activity_id])?;
+        }
+    }
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO team_result (team_id, activity, score, standing) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for t in &rows.teams {
+            stmt.execute(params![t.team_id, a.activity_id, t.score, t.standing])?;
+        }
+    }
+    for player in &rows.players {
+        store_player_tx(tx, a.activity_id, player)?;
+    }
+    Ok(Stored::New)
+}
+
+fn store_player_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> rusqlite::Result<()> {
+    upsert_member_tx(tx, &p.member, false)?;
+    upsert_character_tx(tx, p.character.character_id, p.character.member_id, p.character.class)?;
+    let s = &p.stats;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO character_activity_stats (
+               character, activity, assists, score, kills, deaths, average_score_per_kill,
+               average_score_per_life, completed, opponents_defeated, activity_duration_seconds,
+               standing, team, completion_reason, start_seconds, time_played_seconds, player_count,
+               team_score, precision_kills, weapon_kills_ability, weapon_kills_grenade,
+               weapon_kills_melee, weapon_kills_super, all_medals_earned, light_level, emblem_hash,
+               fireteam_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                     ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+        )?
+        .execute(params![
+            p.character.character_id,
+            activity_id,
+            s.assists,
+            s.score,
+            s.kills,
+            s.deaths,
+            s.average_score_per_kill,
+            s.average_score_per_life,
+            s.completed,
+            s.opponents_defeated,
+            s.activity_duration_seconds,
+            s.standing,
+            s.team,
+            s.completion_reason,
+            s.start_seconds,
+            s.time_played_seconds,
+            s.player_count,
+            s.team_score,
+            s.precision_kills,
+            s.weapon_kills_ability,
+            s.weapon_kills_grenade,
+            s.weapon_kills_melee,
+            s.weapon_kills_super,
+            s.all_medals_earned,
+            s.light_level,
+            s.emblem_hash,
+            s.fireteam_id,
+        ])?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let stats_id = tx.last_insert_rowid();
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO medal_result (reference_id, count, character_activity_stats) VALUES (?1, ?2, ?3)",
+        )?;
+        for m in &p.medals {
+            stmt.execute(params![m.reference_id, m.count, stats_id])?;
+        }
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO weapon_result (reference_id, kills, precision_kills, kills_precision_kills_ratio,
+                                              character_activity_stats)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for w in &p.weapons {
+        stmt.execute(params![w.reference_id, w.kills, w.precision_kills, w.kills_precision_kills_ratio, stats_id])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! The sync shell: for each player, read the profile, queue what the histories list that is new,
+//! then download the queued reports on a bounded pool of worker threads feeding one writer.
+//!
+//! Decisions come from the core ([`crate::plan`], [`crate::pgcr`], [`crate::retry`]); this module
+//! only runs them. Store writes happen on the calling thread, one transaction per report, and
+//! never wait on the network.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::bungie::client::Client;
+use crate::bungie::envelope::ApiError;
+use crate::bungie::model::UserCard;
+use crate::error::Error;
+use crate::output::Output;
+use crate::pgcr::{self, MemberRow, PgcrRows};
+use crate::plan::{self, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
+use crate::player::class_of_type;
+use crate::retry::{self, Jitter, Retry};
+use crate::signal::Stop;
+use crate::store::{Store, Stored};
+use crate::time::format_utc;
+
+/// History pages read per character and mode at the most: 250,000 matches, far beyond any
+/// player, so a server that never ends its history cannot keep a sync paging forever.
+const MAX_HISTORY_PAGES: usize = 1000;
+
+/// The current time as RFC 3339 text, for the store.
+pub fn now_text() -> String {
+    format_utc(unix_now())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// What the sync shell needs besides the store.
+pub struct Syncer<'a> {
+    pub client: &'a Client,
+    pub out: &'a Output,
+    pub stop: &'a Stop,
+    pub concurrency: usize,
+    pub fix_data: bool,
+    jitter: Mutex<Jitter>,
+}
+
+/// The outcome of one player's sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlayerSummary {
+    pub new: usize,
+    pub already_stored: usize,
+    pub left_queued: usize,
+    pub skipped_gambit: usize,
+}
+
+/// The outcome of a round over several players.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundSummary {
+    pub players: usize,
+    pub new: usize,
+    pub left_queued: usize,
+    /// Players that could not be synced (each reported as it happened).
+    pub failed_players: usize,
+}
+
+/// How a worker's download of one report ended.
+type Fetched = Result<PgcrRows, ApiError>;
+
+impl<'a> Syncer<'a> {
+    pub fn new(client: &'a Client, out: &'a Output, stop: &'a Stop, concurrency: usize, fix_data: bool) -> Self {
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        Syncer { client, out, stop, concurrency: concurrency.max(1), fix_data, jitter: Mutex::new(Jitter::new(seed)) }
+    }
+
+    fn unit(&self) -> f64 {
+        self.jitter.lock().map(|mut j| j.next_unit()).unwrap_or(0.5)
+    }
+
+    /// Runs one request with the retry policy: transient failures are retried after the pause
+    /// the core decides, until it gives up or a stop is requested.
+    pub fn call<T>(&self, what: &str, request: impl Fn() -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut attempt = 0;
+        loop {
+            match request() {
+                Ok(value) => return Ok(value),
+                Err(e) => match retry::decide(&e, attempt, self.unit()) {
+                    Retry::After(pause) if !self.stop.requested() => {
+                        log::info!("{what}: {e}; retrying in {:.1} s", pause.as_secs_f64());
+                        self.stop.sleep(pause);
+                        attempt += 1;
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Syncs players one after the other. Maintenance or a bad key ends the round with an error;
+    /// any other failure of one player is reported and the round goes on.
+    pub fn sync_round(&self, store: &mut Store, players: &[MemberRow]) -> Result<RoundSummary, Error> {
+        let mut round = RoundSummary::default();
+        for member in players {
+            self.stop.check()?;
+            let label = display_name(member);
+            let started = Instant::now();
+            match self.sync_player(store, member, &label) {
+                Ok(s) => {
+                    round.players += 1;
+                    round.new += s.new;
+                    round.left_queued += s.left_queued;
+                    self.out.result(&format!(
+                        "{label}: {} new, {} already stored, {} left queued for retry ({:.1} s)",
+                        s.new,
+                        s.already_stored,
+                        s.left_queued,
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
+                Err(Error::Api(e)) if e.stops_round() => return Err(Error::Api(e)),
+                Err(Error::Api(ApiError::Privacy)) => {
+                    round.failed_players += 1;
+                    self.out.status(&format!("skipping {label}: {}", ApiError::Privacy));
+                }
+                Err(Error::Api(e)) => {
+                    round.failed_players += 1;
+                    self.out.status(&format!("error: could not sync {label}: {e}"));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(round)
+    }
+
+    fn sync_player(&self, store: &mut Store, member: &MemberRow, label: &str) -> Result<PlayerSummary, Error> {
+        let (mtype, mid) = (member.platform_id, member.member_id);
+        let profile = self.call("profile", || self.client.profile(mtype, mid))?;
+        let data = profile.profile.and_then(|p| p.data).unwrap_or_default();
+        let current = data
+            .user_info
+            .as_ref()
+            .and_then(MemberRow::from_card)
+            .filter(|m| m.member_id == mid)
+            .unwrap_or_else(|| member.clone());
+        let characters: Vec<(i64, i64)> = profile
+            .characters
+            .map(|c| {
+                c.data.into_values().filter_map(|ch| Some((ch.character_id?, class_of_type(ch.class_type)))).collect()
+            })
+            .unwrap_or_default();
+        store.record_profile(&current, &characters)?;
+
+        let mut summary = PlayerSummary::default();
+        for &(character_id, _) in &characters {
+            let mut known = store.queued_ids(character_id)?;
+            for mode in HISTORY_MODES {
+                self.stop.check()?;
+                let (new, gambit) = self.scan_history(&current, character_id, mode, &known)?;
+                summary.skipped_gambit += gambit;
+                // Queue a whole history walk at once: a walk cut short leaves nothing half-queued
+                // that would make the next walk stop early.
+                store.enqueue(character_id, &new)?;
+                known.extend(new);
+            }
+        }
+
+        let character_ids: Vec<i64> = characters.iter().map(|(id, _)| *id).collect();
+        let queued = store.unsynced(&character_ids)?;
+        let stored = store.stored_among(queued.iter().map(|q| q.activity_id))?;
+        let steps = plan::fetch_plan(&queued, &stored);
+        let mut to_fetch = Vec::new();
+        for step in steps {
+            match step {
+                Step::AlreadyStored { activity_id, .. } => {
+                    store.mark_synced(activity_id)?;
+                    summary.already_stored += 1;
+                }
+                Step::Fetch { activity_id, .. } => to_fetch.push(activity_id),
+            }
+        }
+        let (new, already, failed) = self.download(store, &to_fetch, label)?;
+        summary.new += new;
+        summary.already_stored += already;
+        summary.left_queued += failed;
+        self.stop.check()?;
+        store.finish_player_sync(mid, &now_text())?;
+        Ok(summary)
+    }
+
+    /// Pages one character's history in one mode, newest first, until the core says stop.
+    /// Returns the new instance ids and the number of Gambit private matches left out.
+    fn scan_history(
+        &self,
+        member: &MemberRow,
+        character_id: i64,
+        mode: i64,
+        known: &HashSet<i64>,
+    ) -> Result<(Vec<i64>, usize), Error> {
+        let mut new: Vec<i64> = Vec::new();
+        let mut gambit = 0;
+        for page in 0..MAX_HISTORY_PAGES {
+            self.stop.check()?;
+            let result = self.call("activity history", || {
+                self.client.history_page(
+                    member.platform_id,
+                    member.member_id,
+                    character_id,
+                    mode,
+                    HISTORY_PAGE_SIZE,
+                    page,
+                )
+            })?;
+            let scan = plan::scan_history_page(&result, known);
+            gambit += scan.skipped_gambit;
+            for id in scan.new {
+                if !new.contains(&id) {
+                    new.push(id);
+                }
+            }
+            if scan.done {
+                break;
+            }
+        }
+        Ok((new, gambit))
+    }
+
+    /// Downloads reports on the worker pool and stores each as it arrives.
+    /// Returns (new, already stored, failed and left queued).
+    fn download(&self, store: &mut Store, ids: &[i64], label: &str) -> Result<(usize, usize, usize), Error> {
+        if ids.is_empty() {
+            return Ok((0, 0, 0));
+        }
+        let bar = self.out.bar(label, ids.len() as u64);
+        let stored_members = if self.fix_data { store.member_ids()? } else { HashSet::new() };
+        let lookups: Mutex<HashMap<i64, Vec<UserCard>>> = Mutex::new(HashMap::new());
+        let jobs = Mutex::new(ids.iter().copied());
+        let halt = std::sync::atomic::AtomicBool::new(false);
+        let (tx, rx) = mpsc::channel::<(i64, Fetched)>();
+        let (mut new, mut already, mut failed) = (0, 0, 0);
+        let mut fatal: Option<Error> = None;
+
+        std::thread::scope(|scope| {
+            for _ in 0..self.concurrency.min(ids.len()) {
+                let tx = tx.clone();
+                let (jobs, halt, lookups, stored_members) = (&jobs, &halt, &lookups, &stored_members);
+                scope.spawn(move || loop {
+                    if self.stop.requested() || halt.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    let next = jobs.lock().ok().and_then(|mut j| j.next());
+                    let Some(id) = next else { break };
+                    let fetched = self.fetch_one(id, stored_members, lookups);
+                    if tx.send((id, fetched)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            for (id, fetched) in rx.iter() {
+                bar.inc(1);
+                let outcome = match fetched {
+                    Ok(rows) => store.store_pgcr(&rows).map(|s| match s {
+                        Stored::New => new += 1,
+                        Stored::AlreadyThere => already += 1,
+                    }),
+                    Err(e) => {
+                        failed += 1;
+                        let stops = e.stops_round();
+                        if !stops {
+                            bar.suspend(|| log::warn!("match {id}: {e}; left queued for the next run"));
+                        }
+                        let recorded = store.record_failure(id, &e.to_string(), &now_text()).map(|_| ());
+                        if stops && fatal.is_none() {
+                            fatal = Some(Error::Api(e));
+                            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        recorded
+                    }
+                };
+                if let Err(e) = outcome {
+                    fatal.get_or_insert(Error::Store(e));
+                    halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                    break;
+                }
+            }
+        });
+        bar.finish_and_clear();
+        // Reports not even tried (a stop or a fatal error) stay queued as well.
+        let untried = ids.len() - new - already - failed;
+        match fatal {
+            Some(e) => Err(e),
+            None => Ok((new, already, failed + untried)),
+        }
+    }
+
+    /// One report: download, normalize, and (with DCLI_FIX_DATA) repair nameless members.
+    fn fetch_one(
+        &self,
+        id: i64,
+        stored_members: &HashSet<i64>,
+        lookups: &Mutex<HashMap<i64, Vec<UserCard>>>,
+    ) -> Fetched {
+        let report = self.call("match report", || self.client.pgcr(id))?;
+        let mut rows = pgcr::normalize(id, &report).map_err(|e| ApiError::BadBody(e.to_string()))?;
+        if !self.fix_data {
+            return Ok(rows);
+        }
+        for member_id in plan::member_lookups(&rows, stored_members) {
+            let cached = lookups.lock().ok().and_then(|l| l.get(&member_id).cloned());
+            let cards = match cached {
+                Some(cards) => cards,
+                None => match self.call("membership lookup", || self.client.memberships_by_id(member_id)) {
+                    Ok(found) => {
+                        if let Ok(mut l) = lookups.lock() {
+                            l.insert(member_id, found.destiny_memberships.clone());
+                        }
+                        found.destiny_memberships
+                    }
+                    // A passing failure keeps the report queued so the repair is not lost; a
+                    // definite "no" stores the report as Bungie sent it.
+                    Err(e) if e.is_transient() || e.stops_round() => return Err(e),
+                    Err(_) => Vec::new(),
+                },
+            };
+            plan::repair_member(&mut rows, member_id, &cards);
+        }
+        Ok(rows)
+    }
+}
+
+/// How a member is named in messages: the Bungie name, or the platform name, or the id.
+pub fn display_name(member: &MemberRow) -> String {
+    match (&member.bungie_display_name, &member.bungie_display_name_code) {
+        (Some(name), Some(code)) => format!("{name}#{code}"),
+        _ => member.display_name.clone().unwrap_or_else(|| format!("member {}", member.member_id)),
+    }
+}
