@@ -18,7 +18,7 @@ fn main() {
             Args::command().error(clap::error::ErrorKind::MissingRequiredArgument, e.0).exit();
         }
     };
-    let level = if config.verbose { "debug" } else { "warn" };
+    let level = if config.verbose { "warn,dclisync=debug" } else { "warn" };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
         .format_target(false)
         .format_timestamp(None)
