@@ -20,7 +20,8 @@ const MAX_CLAN_PAGES: usize = 100;
 pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
     let client = config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref()));
     let syncer = client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data));
-    let mut problems: Vec<String> = Vec::new();
+    // Failures already reported to the user; any makes the run end with exit code 1.
+    let mut problems = 0;
 
     if let (Some(group), Some(syncer)) = (config.import_group, &syncer) {
         import_group(syncer, store, group)?;
@@ -34,7 +35,7 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
                 }
                 Err(Error::Player(message)) => {
                     out.status(&format!("error: {message}"));
-                    problems.push(message);
+                    problems += 1;
                 }
                 Err(e) => return Err(e),
             }
@@ -58,17 +59,15 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
             out.status("nobody to sync: add players with --add NAME#CODE or --import-group GROUP");
         }
         let round = syncer.sync_round(store, &players)?;
-        if round.failed_players > 0 {
-            problems.push(format!("{} player(s) could not be synced", round.failed_players));
-        }
+        problems += round.failed_players;
     }
     if config.list {
         list(store, out)?;
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Partial(format!("finished with problems: {}", problems.join("; "))))
+    match problems {
+        0 => Ok(()),
+        1 => Err(Error::Partial("finished with 1 problem (reported above)".to_string())),
+        n => Err(Error::Partial(format!("finished with {n} problems (reported above)"))),
     }
 }
 
@@ -105,7 +104,7 @@ fn players_to_sync(
     syncer: &Syncer<'_>,
     store: &Store,
     names: &[BungieName],
-    problems: &mut Vec<String>,
+    problems: &mut usize,
 ) -> Result<Vec<MemberRow>, Error> {
     if names.is_empty() {
         return Ok(store.tracked_players()?.into_iter().map(|p| p.member).collect());
@@ -120,7 +119,7 @@ fn players_to_sync(
             Ok(member) => players.push(member),
             Err(Error::Player(message)) => {
                 syncer.out.status(&format!("error: {message}"));
-                problems.push(message);
+                *problems += 1;
             }
             Err(e) => return Err(e),
         }

@@ -21,6 +21,8 @@ pub enum Error {
     Store(StoreError),
     /// Bungie.net refused or failed in a way that ends the run.
     Api(ApiError),
+    /// Bungie.net failed request after request: the round stopped.
+    BungieDown(String),
     /// A player named on the command line cannot be used.
     Player(String),
     /// Some of the work failed; each failure was reported as it happened.
@@ -35,7 +37,9 @@ impl Error {
         match self {
             Error::Usage(_) => EXIT_USAGE,
             Error::Interrupted(signal) => 128 + signal,
-            Error::Store(_) | Error::Api(_) | Error::Player(_) | Error::Partial(_) => EXIT_FAILURE,
+            Error::Store(_) | Error::Api(_) | Error::BungieDown(_) | Error::Player(_) | Error::Partial(_) => {
+                EXIT_FAILURE
+            }
         }
     }
 }
@@ -43,7 +47,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) | Error::Player(m) | Error::Partial(m) => f.write_str(m),
+            Error::Usage(m) | Error::BungieDown(m) | Error::Player(m) | Error::Partial(m) => f.write_str(m),
             Error::Store(e) => e.fmt(f),
             Error::Api(e) => e.fmt(f),
             Error::Interrupted(signal) => {

@@ -163,12 +163,17 @@ pub fn class_of_hash(hash: Option<i64>) -> i64 {
     hash.and_then(|h| CLASS_HASHES.iter().find(|(ch, _)| *ch == h).map(|(_, c)| *c)).unwrap_or(CLASS_UNKNOWN)
 }
 
-/// A float's integer part as plain decimal text, as the reference tool stores fireteam ids
-/// (1.2740764323870416e17 → "127407643238704160"). Bungie sends fireteam ids only as floats;
-/// their `displayValue` is a clamped 32-bit number and useless.
+/// A fireteam id as the reference tool stores it: the float's integer part in plain decimal,
+/// no exponent and no ".0", written with the shortest digits that identify the float (Rust's
+/// `Display`), so 1.2740764323870416e17 → "127407643238704160". Bungie sends fireteam ids only as
+/// floats (their `displayValue` is a clamped 32-bit number and useless); writing them exactly as
+/// the reference tool does makes fireteams compare equal across both tools.
 pub fn fireteam_text(value: f64) -> String {
-    // i128 holds every finite f64 below 2^127 exactly; saturation covers the rest.
-    format!("{}", value.trunc() as i128)
+    let whole = value.trunc();
+    if whole == 0.0 {
+        return "0".to_string();
+    }
+    format!("{whole}")
 }
 
 fn int_stat(values: &std::collections::BTreeMap<String, crate::bungie::model::Stat>, key: &str) -> Option<i64> {
@@ -361,10 +366,12 @@ mod tests {
     #[test]
     fn fireteam_ids_are_the_integer_part_as_text() {
         assert_eq!(fireteam_text(1.274_076_432_387_041_6e17), "127407643238704160");
-        assert_eq!(fireteam_text(1.274_977_233_917_763_8e17), "127497723391776384");
+        // Shortest round-trip digits, not the exact binary value (…776384): the reference's text.
+        assert_eq!(fireteam_text(1.274_977_233_917_763_8e17), "127497723391776380");
         assert_eq!(fireteam_text(42.9), "42");
         assert_eq!(fireteam_text(0.0), "0");
         assert_eq!(fireteam_text(-3.5), "-3");
+        assert_eq!(fireteam_text(-0.2), "0");
     }
 
     #[test]

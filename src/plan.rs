@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::bungie::model::{HistoryPage, UserCard};
 use crate::pgcr::{MemberRow, PgcrRows};
+use crate::time::parse_rfc3339;
 
 /// Activities per history page; a shorter page is the last one.
 pub const HISTORY_PAGE_SIZE: usize = 250;
@@ -16,6 +17,55 @@ pub const HISTORY_PAGE_SIZE: usize = 250;
 pub const GAMBIT_PRIVATE_HASHES: [i64; 2] = [2_526_740_498, 248_695_599];
 /// The history modes dclisync reads, in order: private matches (32), then all public PvP (5).
 pub const HISTORY_MODES: [i64; 2] = [32, 5];
+
+/// How long after a character's last play its history is trusted to be complete: Bungie adds a
+/// match to the history a little after the profile's `dateLastPlayed` moves.
+pub const HISTORY_SETTLE_SECS: i64 = 15 * 60;
+/// How often a player's full character list (deleted characters included) is read again.
+pub const ACCOUNT_CHECK_INTERVAL_SECS: i64 = 24 * 60 * 60;
+/// The history marker of a deleted character whose history was walked once.
+pub const DELETED_MARKER: &str = "deleted";
+
+/// What the profile or the account says of a character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CharacterState {
+    /// In the profile, with its `dateLastPlayed` if Bungie gave one.
+    Live { last_played: Option<String> },
+    /// Listed as deleted by the account stats: it cannot play again.
+    Deleted,
+}
+
+/// Whether a character's history must be walked, given the marker of its last complete walk.
+/// Never skips on doubt: no marker, no date, or dates that do not compare mean walk.
+pub fn needs_history(state: &CharacterState, marker: Option<&str>) -> bool {
+    let Some(marker) = marker else { return true };
+    match state {
+        CharacterState::Deleted => false,
+        CharacterState::Live { last_played: None } => true,
+        CharacterState::Live { last_played: Some(played) } => match (parse_rfc3339(played), parse_rfc3339(marker)) {
+            (Some(played), Some(walked)) => played > walked,
+            _ => played != marker,
+        },
+    }
+}
+
+/// The marker to keep after a complete walk at `now` (Unix seconds): the `dateLastPlayed` the
+/// walk saw, once that play is old enough for the history to be complete; none otherwise (so the
+/// next round walks again).
+pub fn marker_after_walk(state: &CharacterState, now: i64) -> Option<String> {
+    match state {
+        CharacterState::Deleted => Some(DELETED_MARKER.to_string()),
+        CharacterState::Live { last_played: Some(played) } => {
+            parse_rfc3339(played).filter(|t| t.saturating_add(HISTORY_SETTLE_SECS) <= now).map(|_| played.clone())
+        }
+        CharacterState::Live { last_played: None } => None,
+    }
+}
+
+/// Whether the account's character list is due to be read (first sync, or a day since).
+pub fn account_check_due(last_checked: Option<i64>, now: i64) -> bool {
+    last_checked.is_none_or(|t| now < t || now - t >= ACCOUNT_CHECK_INTERVAL_SECS)
+}
 
 /// What one history page adds to the queue, and whether to read the next page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,7 +251,63 @@ mod tests {
         );
     }
 
+    #[test]
+    fn skip_rule() {
+        let live = |d: Option<&str>| CharacterState::Live { last_played: d.map(str::to_string) };
+        let t0 = "2024-05-01T10:00:00Z";
+        let t1 = "2024-05-01T12:30:00Z";
+        let cases = [
+            ("never walked", live(Some(t0)), None, true),
+            ("not played since", live(Some(t0)), Some(t0), false),
+            ("played since", live(Some(t1)), Some(t0), true),
+            ("profile date older than the marker (clock skew)", live(Some(t0)), Some(t1), false),
+            ("missing date", live(None), Some(t0), true),
+            ("unreadable dates that differ", live(Some("soon")), Some(t0), true),
+            ("unreadable dates that match", live(Some("soon")), Some("soon"), false),
+            ("same instant written differently", live(Some("2024-05-01T10:00:00+00:00")), Some(t0), false),
+            ("deleted, walked once", CharacterState::Deleted, Some(DELETED_MARKER), false),
+            ("deleted, walked while live", CharacterState::Deleted, Some(t0), false),
+            ("deleted, never walked", CharacterState::Deleted, None, true),
+        ];
+        for (name, state, marker, expected) in cases {
+            assert_eq!(needs_history(&state, marker), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn markers_wait_for_the_history_to_settle() {
+        let played = "2024-05-01T10:00:00Z";
+        let at = parse_rfc3339(played).unwrap();
+        let live = CharacterState::Live { last_played: Some(played.to_string()) };
+        assert_eq!(marker_after_walk(&live, at + 60), None, "a play minutes ago may not be listed yet");
+        assert_eq!(marker_after_walk(&live, at + HISTORY_SETTLE_SECS), Some(played.to_string()));
+        assert_eq!(marker_after_walk(&CharacterState::Live { last_played: None }, at), None);
+        assert_eq!(marker_after_walk(&CharacterState::Deleted, at), Some(DELETED_MARKER.to_string()));
+        assert!(account_check_due(None, at));
+        assert!(!account_check_due(Some(at), at + 3600));
+        assert!(account_check_due(Some(at), at + ACCOUNT_CHECK_INTERVAL_SECS));
+        assert!(account_check_due(Some(at + 10), at), "a clock that went back means check");
+    }
+
     proptest! {
+        /// The skip rule never skips a character that played after the marker was taken: a walk
+        /// leaves a marker no later than the play it saw, and any later play means walk again.
+        #[test]
+        fn never_skips_a_character_with_a_newer_match(
+            walked_at in 0i64..2_000_000_000,
+            played_before in 0i64..100_000,
+            played_after in 1i64..100_000,
+            now_after in 0i64..100_000,
+        ) {
+            let seen = crate::time::format_utc(walked_at - played_before);
+            let state = CharacterState::Live { last_played: Some(seen) };
+            if let Some(marker) = marker_after_walk(&state, walked_at + now_after) {
+                let later = CharacterState::Live { last_played: Some(crate::time::format_utc(walked_at - played_before + played_after)) };
+                prop_assert!(needs_history(&later, Some(&marker)));
+                prop_assert!(!needs_history(&state, Some(&marker)));
+            }
+        }
+
         /// The fetch plan never loses a queued activity: every queued (activity, character) row
         /// appears in exactly one step, and no activity has two steps.
         #[test]

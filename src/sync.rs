@@ -16,7 +16,7 @@ use crate::bungie::model::UserCard;
 use crate::error::Error;
 use crate::output::Output;
 use crate::pgcr::{self, MemberRow, PgcrRows};
-use crate::plan::{self, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
+use crate::plan::{self, CharacterState, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
 use crate::player::class_of_type;
 use crate::retry::{self, Jitter, Retry};
 use crate::signal::Stop;
@@ -26,6 +26,9 @@ use crate::time::format_utc;
 /// History pages read per character and mode at the most: 250,000 matches, far beyond any
 /// player, so a server that never ends its history cannot keep a sync paging forever.
 const MAX_HISTORY_PAGES: usize = 1000;
+/// Reports failing in a row, each after its retries, that mean Bungie.net is down: the round
+/// stops instead of working through the rest of the queue against a failing server.
+const FAILURES_MEANING_DOWN: usize = 16;
 
 /// The current time as RFC 3339 text, for the store.
 pub fn now_text() -> String {
@@ -118,7 +121,9 @@ impl<'a> Syncer<'a> {
                         started.elapsed().as_secs_f64()
                     ));
                 }
-                Err(Error::Api(e)) if e.stops_round() => return Err(Error::Api(e)),
+                Err(e @ (Error::BungieDown(_) | Error::Api(ApiError::Maintenance(_) | ApiError::BadKey(_)))) => {
+                    return Err(e)
+                }
                 Err(Error::Api(ApiError::Privacy)) => {
                     round.failed_players += 1;
                     self.out.status(&format!("skipping {label}: {}", ApiError::Privacy));
@@ -143,26 +148,40 @@ impl<'a> Syncer<'a> {
             .and_then(MemberRow::from_card)
             .filter(|m| m.member_id == mid)
             .unwrap_or_else(|| member.clone());
-        let characters: Vec<(i64, i64)> = profile
-            .characters
-            .map(|c| {
-                c.data.into_values().filter_map(|ch| Some((ch.character_id?, class_of_type(ch.class_type)))).collect()
-            })
-            .unwrap_or_default();
-        store.record_profile(&current, &characters)?;
+        let mut characters: Vec<(i64, CharacterState)> = Vec::new();
+        let mut classes: Vec<(i64, i64)> = Vec::new();
+        for ch in profile.characters.map(|c| c.data.into_values()).into_iter().flatten() {
+            let Some(id) = ch.character_id else { continue };
+            classes.push((id, class_of_type(ch.class_type)));
+            characters.push((id, CharacterState::Live { last_played: ch.date_last_played }));
+        }
+        if characters.is_empty() {
+            self.out.status(&format!("{label}: Bungie.net lists no characters (the profile may be private or new)"));
+        }
+        store.record_profile(&current, &classes)?;
+        for id in self.deleted_characters(store, &current, &characters)? {
+            characters.push((id, CharacterState::Deleted));
+        }
 
         let mut summary = PlayerSummary::default();
-        for &(character_id, _) in &characters {
-            let mut known = store.queued_ids(character_id)?;
+        for (character_id, state) in &characters {
+            let marker = store.history_marker(*character_id)?;
+            if !plan::needs_history(state, marker.as_deref()) {
+                continue;
+            }
+            let mut known = store.queued_ids(*character_id)?;
+            let mut walk: Vec<i64> = Vec::new();
             for mode in HISTORY_MODES {
                 self.stop.check()?;
-                let (new, gambit) = self.scan_history(&current, character_id, mode, &known)?;
+                let (new, gambit) = self.scan_history(&current, *character_id, mode, &known)?;
                 summary.skipped_gambit += gambit;
-                // Queue a whole history walk at once: a walk cut short leaves nothing half-queued
-                // that would make the next walk stop early.
-                store.enqueue(character_id, &new)?;
-                known.extend(new);
+                known.extend(new.iter().copied());
+                walk.extend(new);
             }
+            // Queue the whole walk at once: a walk cut short leaves nothing half-queued that
+            // would make the next walk stop early.
+            let marker = plan::marker_after_walk(state, unix_now());
+            store.enqueue_walk(mid, *character_id, &walk, marker.as_deref())?;
         }
 
         let character_ids: Vec<i64> = characters.iter().map(|(id, _)| *id).collect();
@@ -186,6 +205,39 @@ impl<'a> Syncer<'a> {
         self.stop.check()?;
         store.finish_player_sync(mid, &now_text())?;
         Ok(summary)
+    }
+
+    /// The player's deleted characters: read from the account stats on the first sync and then
+    /// once a day, otherwise from the store. A failed read is reported and retried next round.
+    fn deleted_characters(
+        &self,
+        store: &mut Store,
+        member: &MemberRow,
+        live: &[(i64, CharacterState)],
+    ) -> Result<Vec<i64>, Error> {
+        let now = unix_now();
+        if !plan::account_check_due(store.account_checked_at(member.member_id)?, now) {
+            return Ok(store.deleted_characters(member.member_id)?);
+        }
+        let (mtype, mid) = (member.platform_id, member.member_id);
+        match self.call("account stats", || self.client.account_stats(mtype, mid)) {
+            Ok(stats) => {
+                let deleted: Vec<i64> = stats
+                    .characters
+                    .iter()
+                    .filter(|c| c.deleted == Some(true))
+                    .filter_map(|c| c.character_id)
+                    .filter(|id| !live.iter().any(|(l, _)| l == id))
+                    .collect();
+                store.record_account(mid, &deleted, now)?;
+                Ok(store.deleted_characters(mid)?)
+            }
+            Err(e) if e.stops_round() || e == ApiError::Privacy => Err(Error::Api(e)),
+            Err(e) => {
+                self.out.status(&format!("{}: could not read deleted characters: {e}", display_name(member)));
+                Ok(store.deleted_characters(mid)?)
+            }
+        }
     }
 
     /// Pages one character's history in one mode, newest first, until the core says stop.
@@ -239,6 +291,7 @@ impl<'a> Syncer<'a> {
         let (tx, rx) = mpsc::channel::<(i64, Fetched)>();
         let (mut new, mut already, mut failed) = (0, 0, 0);
         let mut fatal: Option<Error> = None;
+        let mut failing_in_a_row = 0;
 
         std::thread::scope(|scope| {
             for _ in 0..self.concurrency.min(ids.len()) {
@@ -260,12 +313,23 @@ impl<'a> Syncer<'a> {
             for (id, fetched) in rx.iter() {
                 bar.inc(1);
                 let outcome = match fetched {
-                    Ok(rows) => store.store_pgcr(&rows).map(|s| match s {
-                        Stored::New => new += 1,
-                        Stored::AlreadyThere => already += 1,
-                    }),
+                    Ok(rows) => {
+                        failing_in_a_row = 0;
+                        store.store_pgcr(&rows).map(|s| match s {
+                            Stored::New => new += 1,
+                            Stored::AlreadyThere => already += 1,
+                        })
+                    }
                     Err(e) => {
                         failed += 1;
+                        failing_in_a_row = if e.is_transient() { failing_in_a_row + 1 } else { 0 };
+                        if failing_in_a_row >= FAILURES_MEANING_DOWN && fatal.is_none() {
+                            fatal = Some(Error::BungieDown(format!(
+                                "Bungie.net kept failing ({e}); stopped this round, unfinished matches stay queued \
+                                 for the next run"
+                            )));
+                            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
                         let stops = e.stops_round();
                         if !stops {
                             bar.suspend(|| log::warn!("match {id}: {e}; left queued for the next run"));

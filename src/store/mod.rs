@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-use crate::pgcr::{MemberRow, PgcrRows, PlayerRows};
+use crate::pgcr::{MemberRow, PgcrRows, PlayerRows, CLASS_UNKNOWN};
 use crate::plan::Queued;
 
 /// The database file name the dcli tools share.
@@ -224,18 +224,69 @@ impl Store {
         run(&mut self.conn).map_err(|e| classify(&self.path, e))
     }
 
-    /// Activity ids already queued (synced or not) for a character.
-    pub fn queued_ids(&self, character_id: i64) -> Result<HashSet<i64>, StoreError> {
-        let run = || -> rusqlite::Result<HashSet<i64>> {
-            let mut stmt = self.conn.prepare_cached("SELECT activity_id FROM activity_queue WHERE character = ?1")?;
-            let ids = stmt.query_map([character_id], |r| r.get(0))?;
+    /// When the player's account character list was last read (Unix seconds), if ever.
+    pub fn account_checked_at(&self, member_id: i64) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT account_checked_at FROM dclisync_player WHERE member_id = ?1", [member_id], |r| r.get(0))
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records the deleted characters an account lists, and when the list was read.
+    pub fn record_account(&mut self, member_id: i64, deleted: &[i64], now: i64) -> Result<(), StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            for &character_id in deleted {
+                upsert_character_tx(&tx, character_id, member_id, CLASS_UNKNOWN)?;
+                tx.prepare_cached(
+                    "INSERT INTO dclisync_character (character_id, member_id, deleted) VALUES (?1, ?2, 1)
+                     ON CONFLICT (character_id) DO UPDATE SET deleted = 1",
+                )?
+                .execute(params![character_id, member_id])?;
+            }
+            tx.execute(
+                "INSERT INTO dclisync_player (member_id, account_checked_at) VALUES (?1, ?2)
+                 ON CONFLICT (member_id) DO UPDATE SET account_checked_at = ?2",
+                params![member_id, now],
+            )?;
+            tx.commit()
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
+    /// The player's characters known to be deleted.
+    pub fn deleted_characters(&self, member_id: i64) -> Result<Vec<i64>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<i64>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT character_id FROM dclisync_character WHERE member_id = ?1 AND deleted = 1 ORDER BY character_id",
+            )?;
+            let ids = stmt.query_map([member_id], |r| r.get(0))?;
             ids.collect()
         };
         run().map_err(|e| self.err(e))
     }
 
-    /// Queues activities for a character, all or none.
-    pub fn enqueue(&mut self, character_id: i64, activity_ids: &[i64]) -> Result<usize, StoreError> {
+    /// The marker of the character's last complete history walk, if any.
+    pub fn history_marker(&self, character_id: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT history_marker FROM dclisync_character WHERE character_id = ?1", [character_id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Queues activities for a character, all or none, and sets (or clears) the character's
+    /// history marker in the same transaction: a walk counts as complete only with its queue.
+    pub fn enqueue_walk(
+        &mut self,
+        member_id: i64,
+        character_id: i64,
+        activity_ids: &[i64],
+        marker: Option<&str>,
+    ) -> Result<usize, StoreError> {
         let run = |conn: &mut Connection| -> rusqlite::Result<usize> {
             let tx = conn.transaction()?;
             let mut added = 0;
@@ -247,10 +298,25 @@ impl Store {
                     added += stmt.execute(params![id, character_id])?;
                 }
             }
+            tx.prepare_cached(
+                "INSERT INTO dclisync_character (character_id, member_id, history_marker) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (character_id) DO UPDATE SET history_marker = ?3",
+            )?
+            .execute(params![character_id, member_id, marker])?;
             tx.commit()?;
             Ok(added)
         };
         run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Activity ids already queued (synced or not) for a character.
+    pub fn queued_ids(&self, character_id: i64) -> Result<HashSet<i64>, StoreError> {
+        let run = || -> rusqlite::Result<HashSet<i64>> {
+            let mut stmt = self.conn.prepare_cached("SELECT activity_id FROM activity_queue WHERE character = ?1")?;
+            let ids = stmt.query_map([character_id], |r| r.get(0))?;
+            ids.collect()
+        };
+        run().map_err(|e| self.err(e))
     }
 
     /// The unsynced queue rows of these characters.
