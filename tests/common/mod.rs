@@ -1,0 +1,336 @@
+//! Shared helpers of the integration tests: the generated world, the fake Bungie serving it, the
+//! database reader, and [`Dclisync`], which runs the real binary in a clean environment with a
+//! timeout and captures what it printed.
+
+#![allow(dead_code)] // Each test uses a different part of the fixture.
+
+pub mod db;
+pub mod fake;
+pub mod world;
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use db::{db_path, Db};
+pub use fake::FakeBungie;
+pub use world::{World, WorldConfig};
+
+/// The key the fake accepts. Distinctive, so a leak is easy to find in any output.
+pub const API_KEY: &str = "k3y-5ecr3t-0b1f7a9c2d4e";
+
+/// Longest a single run may take before it is killed and reported as hung.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+    pub command: String,
+}
+
+impl Output {
+    /// stdout and stderr together, for "said somewhere" checks.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    pub fn stderr_lower(&self) -> String {
+        self.stderr.to_lowercase()
+    }
+
+    pub fn all_lower(&self) -> String {
+        self.all().to_lowercase()
+    }
+
+    /// Fail with the whole transcript unless the run exited with `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert!(!self.timed_out && self.code == Some(code), "expected exit code {code}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        self.assert_code(0)
+    }
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const LIMIT: usize = 4000;
+        let cut = |s: &str| -> String {
+            if s.len() <= LIMIT {
+                s.to_owned()
+            } else {
+                let mut end = LIMIT;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                format!("{}… ({} bytes in all)", &s[..end], s.len())
+            }
+        };
+        writeln!(f, "command: {}", self.command)?;
+        writeln!(
+            f,
+            "exit: {:?}{} after {:.1?}",
+            self.code,
+            if self.timed_out { " (TIMED OUT, killed)" } else { "" },
+            self.elapsed
+        )?;
+        writeln!(f, "--- stdout\n{}", cut(&self.stdout))?;
+        write!(f, "--- stderr\n{}", cut(&self.stderr))
+    }
+}
+
+/// A dclisync invocation under construction: `-D <dir>`, no inherited key or log settings, and a
+/// private HOME so nothing can touch the real user's data.
+pub struct Dclisync {
+    cmd: Command,
+    shown: Vec<String>,
+    timeout: Duration,
+}
+
+impl Dclisync {
+    pub fn new(data_dir: &Path) -> Self {
+        let mut d = Self::without_data_dir(data_dir);
+        d.cmd.arg("-D").arg(data_dir);
+        d.shown.push(format!("-D {}", data_dir.display()));
+        d
+    }
+
+    /// No `-D`; HOME and XDG dirs point below `sandbox`.
+    pub fn without_data_dir(sandbox: &Path) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dclisync"));
+        cmd.env_remove("RUST_LOG")
+            .env_remove("DESTINY_API_KEY")
+            .env_remove("DCLI_FIX_DATA")
+            .env_remove("DCLISYNC_API_ROOT")
+            .env("HOME", sandbox.join("home"))
+            .env("XDG_DATA_HOME", sandbox.join("xdg-data"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Dclisync { cmd, shown: vec!["dclisync".into()], timeout: DEFAULT_TIMEOUT }
+    }
+
+    /// Talk to `fake` with the key it accepts.
+    pub fn api(self, fake: &FakeBungie) -> Self {
+        self.api_root(&fake.uri()).key(API_KEY)
+    }
+
+    pub fn api_root(self, root: &str) -> Self {
+        self.env("DCLISYNC_API_ROOT", root)
+    }
+
+    /// The key through `DESTINY_API_KEY`.
+    pub fn key(self, key: &str) -> Self {
+        self.env("DESTINY_API_KEY", key)
+    }
+
+    pub fn no_key(mut self) -> Self {
+        self.cmd.env_remove("DESTINY_API_KEY");
+        self.shown.retain(|s| !s.starts_with("DESTINY_API_KEY="));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self.shown.insert(0, format!("{key}={value}"));
+        self
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.shown.push(format!("{:?}", arg.as_ref().to_string_lossy()));
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for a in args {
+            self = self.arg(a);
+        }
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn spawn(mut self) -> Running {
+        let command = self.shown.join(" ");
+        let mut child = self.cmd.spawn().unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+        let out = drain(child.stdout.take().expect("piped stdout"));
+        let err = drain(child.stderr.take().expect("piped stderr"));
+        Running { child, out, err, started: Instant::now(), timeout: self.timeout, command }
+    }
+
+    pub fn run(self) -> Output {
+        self.spawn().wait()
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// A dclisync process that is still running.
+pub struct Running {
+    child: Child,
+    out: JoinHandle<Vec<u8>>,
+    err: JoinHandle<Vec<u8>>,
+    started: Instant,
+    timeout: Duration,
+    command: String,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Wait for the exit, killing the process once its timeout has passed.
+    pub fn wait(mut self) -> Output {
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if self.started.elapsed() > self.timeout {
+                timed_out = true;
+                let _ = self.child.kill();
+                break self.child.wait().expect("wait after kill");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        self.finish(status.code(), timed_out)
+    }
+
+    /// SIGKILL now (a crash or `kill -9`), then collect the output.
+    pub fn kill(mut self) -> Output {
+        let _ = self.child.kill();
+        let status = self.child.wait().expect("wait after kill");
+        self.finish(status.code(), false)
+    }
+
+    fn finish(self, code: Option<i32>, timed_out: bool) -> Output {
+        let text = |h: JoinHandle<Vec<u8>>| String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned();
+        Output {
+            code,
+            stdout: text(self.out),
+            stderr: text(self.err),
+            timed_out,
+            elapsed: self.started.elapsed(),
+            command: self.command,
+        }
+    }
+}
+
+/// A fresh temporary data dir (removed when dropped).
+pub fn data_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("dclisync-test-").tempdir().expect("temp dir")
+}
+
+/// `-A NAME#CODE...` with every player of the world; asserts success.
+pub fn add_all(dir: &Path, fake: &FakeBungie) -> Output {
+    let names: Vec<String> = fake.world().players.iter().map(|p| p.bungie_name()).collect();
+    let out = Dclisync::new(dir).api(fake).arg("-A").args(&names).run();
+    out.assert_success();
+    out
+}
+
+/// `--sync` of everyone on the list.
+pub fn sync(dir: &Path, fake: &FakeBungie) -> Output {
+    Dclisync::new(dir).api(fake).arg("--sync").run()
+}
+
+/// `--list`, without key or API (listing needs neither).
+pub fn list(dir: &Path) -> Output {
+    Dclisync::new(dir).arg("--list").run()
+}
+
+/// A complete clean sync of every player of `config`'s world on a fresh data dir; returns the dir.
+pub fn clean_run(config: &WorldConfig) -> (tempfile::TempDir, FakeBungie) {
+    let fake = FakeBungie::start(World::generate(config), API_KEY);
+    let dir = data_dir();
+    add_all(dir.path(), &fake);
+    sync(dir.path(), &fake).assert_success();
+    (dir, fake)
+}
+
+/// Soft assertions: collect every failed check, then fail once listing them all, so one run
+/// reports every way the binary missed the contract.
+#[derive(Default)]
+pub struct Checks {
+    failures: Vec<String>,
+}
+
+impl Checks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn that(&mut self, what: &str, ok: bool, detail: impl FnOnce() -> String) {
+        if !ok {
+            self.failures.push(format!("{what}: {}", detail()));
+        }
+    }
+
+    pub fn eq<T: PartialEq + std::fmt::Debug>(&mut self, what: &str, actual: T, expected: T) {
+        if actual != expected {
+            self.failures.push(format!("{what}: got {actual:?}, expected {expected:?}"));
+        }
+    }
+
+    /// Compare two sets, reporting sizes and a few members of each difference.
+    pub fn same_set<T: Ord + std::fmt::Debug + Clone>(
+        &mut self,
+        what: &str,
+        actual: &std::collections::BTreeSet<T>,
+        expected: &std::collections::BTreeSet<T>,
+    ) {
+        if actual != expected {
+            let missing: Vec<T> = expected.difference(actual).take(5).cloned().collect();
+            let extra: Vec<T> = actual.difference(expected).take(5).cloned().collect();
+            self.failures.push(format!(
+                "{what}: {} stored, {} expected; {} missing (e.g. {missing:?}), {} unexpected (e.g. {extra:?})",
+                actual.len(),
+                expected.len(),
+                expected.difference(actual).count(),
+                actual.difference(expected).count(),
+            ));
+        }
+    }
+
+    #[track_caller]
+    pub fn finish(self, context: impl std::fmt::Display) {
+        assert!(
+            self.failures.is_empty(),
+            "{} check(s) failed:\n  - {}\n{context}",
+            self.failures.len(),
+            self.failures.join("\n  - ")
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! The one integration test binary: shared fixture under `common/`, end-to-end tests of the
+//! dclisync binary under `e2e/`.
+
+mod common;
+mod e2e;
