@@ -91,8 +91,13 @@ pub struct FakeBungie {
 }
 
 impl FakeBungie {
-    /// Start serving `world` to clients that send `X-API-Key: api_key`.
+    /// Start serving `world` to clients that send `X-API-Key: api_key`, on a free port.
     pub fn start(world: World, api_key: &str) -> FakeBungie {
+        FakeBungie::start_on(world, api_key, 0)
+    }
+
+    /// Start serving `world` on 127.0.0.1:`port` (0: any free port).
+    pub fn start_on(world: World, api_key: &str, port: u16) -> FakeBungie {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -106,7 +111,7 @@ impl FakeBungie {
         });
         let responder = Responder(Arc::clone(&shared));
         let server = runtime.block_on(async move {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1");
             let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
             Mock::given(any()).respond_with(responder).mount(&server).await;
             server
@@ -573,31 +578,6 @@ fn memberships(world: &World, id: &str) -> Reply {
         return success(json!({"destinyMemberships": [m.destiny_user_info]}));
     }
     failure(500, 217, "UserCannotResolveCentralAccount", "We couldn't find the account you're looking for.")
-}
-
-/// Serves the default world until the process is killed, for trying dclisync by hand:
-/// `cargo test --test tests serve_the_demo_world -- --ignored --nocapture` prints the root, the
-/// key and the players to add. With `DCLISYNC_DEMO_INFO=FILE` the same lines also go to FILE
-/// (`KEY=value` lines a script can source).
-#[test]
-#[ignore = "runs until killed; a demo, not a test"]
-fn serve_the_demo_world() {
-    let fake = FakeBungie::start(World::generate(&super::world::WorldConfig::small()), super::API_KEY);
-    let players: Vec<String> = fake.world().players.iter().map(|p| format!("{:?}", p.bungie_name())).collect();
-    let info = format!(
-        "DCLISYNC_API_ROOT={}\nDESTINY_API_KEY={}\nDEMO_PLAYERS='{}'\nDEMO_GROUP={}\n",
-        fake.uri(),
-        super::API_KEY,
-        players.join(" "),
-        fake.world().clan.group_id
-    );
-    print!("{info}");
-    if let Ok(path) = std::env::var("DCLISYNC_DEMO_INFO") {
-        std::fs::write(path, &info).expect("write DCLISYNC_DEMO_INFO");
-    }
-    loop {
-        std::thread::sleep(Duration::from_secs(3600));
-    }
 }
 
 #[cfg(test)]
