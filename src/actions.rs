@@ -58,7 +58,18 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         if players.is_empty() {
             out.status("nobody to sync: add players with --add NAME#CODE or --import-group GROUP");
         }
+        let started = std::time::Instant::now();
         let round = syncer.sync_round(store, &players)?;
+        if players.len() > 1 {
+            out.result(&format!(
+                "synced {} of {} players: {} new, {} left queued for retry ({:.1} s)",
+                round.players,
+                players.len(),
+                round.new,
+                round.left_queued,
+                started.elapsed().as_secs_f64()
+            ));
+        }
         problems += round.failed_players;
     }
     if config.list {

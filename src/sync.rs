@@ -55,7 +55,6 @@ pub struct PlayerSummary {
     pub new: usize,
     pub already_stored: usize,
     pub left_queued: usize,
-    pub skipped_gambit: usize,
 }
 
 /// The outcome of a round over several players.
@@ -100,8 +99,9 @@ impl<'a> Syncer<'a> {
         }
     }
 
-    /// Syncs players one after the other. Maintenance or a bad key ends the round with an error;
-    /// any other failure of one player is reported and the round goes on.
+    /// Syncs players one after the other. Maintenance, a bad key, a failing Bungie.net, a stop or
+    /// a store failure end the round with an error; any other failure of one player is reported
+    /// and the round goes on.
     pub fn sync_round(&self, store: &mut Store, players: &[MemberRow]) -> Result<RoundSummary, Error> {
         let mut round = RoundSummary::default();
         for member in players {
@@ -121,16 +121,10 @@ impl<'a> Syncer<'a> {
                         started.elapsed().as_secs_f64()
                     ));
                 }
-                Err(e @ (Error::BungieDown(_) | Error::Api(ApiError::Maintenance(_) | ApiError::BadKey(_)))) => {
-                    return Err(e)
-                }
-                Err(Error::Api(ApiError::Privacy)) => {
+                Err(Error::Api(e)) if !e.stops_round() => {
                     round.failed_players += 1;
-                    self.out.status(&format!("skipping {label}: {}", ApiError::Privacy));
-                }
-                Err(Error::Api(e)) => {
-                    round.failed_players += 1;
-                    self.out.status(&format!("error: could not sync {label}: {e}"));
+                    let what = if e == ApiError::Privacy { "skipping" } else { "error: could not sync" };
+                    self.out.status(&format!("{what} {label}: {e}"));
                 }
                 Err(other) => return Err(other),
             }
@@ -173,8 +167,7 @@ impl<'a> Syncer<'a> {
             let mut walk: Vec<i64> = Vec::new();
             for mode in HISTORY_MODES {
                 self.stop.check()?;
-                let (new, gambit) = self.scan_history(&current, *character_id, mode, &known)?;
-                summary.skipped_gambit += gambit;
+                let new = self.scan_history(&current, *character_id, mode, &known)?;
                 known.extend(new.iter().copied());
                 walk.extend(new);
             }
@@ -240,17 +233,16 @@ impl<'a> Syncer<'a> {
         }
     }
 
-    /// Pages one character's history in one mode, newest first, until the core says stop.
-    /// Returns the new instance ids and the number of Gambit private matches left out.
+    /// Pages one character's history in one mode, newest first, until the core says stop, and
+    /// returns the instance ids to queue.
     fn scan_history(
         &self,
         member: &MemberRow,
         character_id: i64,
         mode: i64,
         known: &HashSet<i64>,
-    ) -> Result<(Vec<i64>, usize), Error> {
+    ) -> Result<Vec<i64>, Error> {
         let mut new: Vec<i64> = Vec::new();
-        let mut gambit = 0;
         for page in 0..MAX_HISTORY_PAGES {
             self.stop.check()?;
             let result = self.call("activity history", || {
@@ -264,7 +256,6 @@ impl<'a> Syncer<'a> {
                 )
             })?;
             let scan = plan::scan_history_page(&result, known);
-            gambit += scan.skipped_gambit;
             for id in scan.new {
                 if !new.contains(&id) {
                     new.push(id);
@@ -274,7 +265,7 @@ impl<'a> Syncer<'a> {
                 break;
             }
         }
-        Ok((new, gambit))
+        Ok(new)
     }
 
     /// Downloads reports on the worker pool and stores each as it arrives.
@@ -332,7 +323,7 @@ impl<'a> Syncer<'a> {
                         }
                         let stops = e.stops_round();
                         if !stops {
-                            bar.suspend(|| log::warn!("match {id}: {e}; left queued for the next run"));
+                            self.out.status(&format!("match {id}: {e}; left queued for the next run"));
                         }
                         let recorded = store.record_failure(id, &e.to_string(), &now_text()).map(|_| ());
                         if stops && fatal.is_none() {

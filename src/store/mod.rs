@@ -43,6 +43,8 @@ pub enum StoreError {
     WrongVersion { path: PathBuf, version: Option<i64> },
     /// The database is damaged.
     Corrupt { path: PathBuf, detail: String },
+    /// The database file cannot be opened or written (permissions, read-only disk, disk full).
+    Unwritable { path: PathBuf, detail: String },
     /// Any other sqlite failure.
     Sqlite { path: PathBuf, source: rusqlite::Error },
 }
@@ -77,6 +79,12 @@ impl fmt::Display for StoreError {
             StoreError::Corrupt { path, detail } => write!(
                 f,
                 "{} is corrupt ({detail}); it was left untouched: restore a backup or move it away",
+                path.display()
+            ),
+            StoreError::Unwritable { path, detail } => write!(
+                f,
+                "cannot write the database {} ({detail}); check the folder's permissions and free space, \
+                 or pass another --data-dir",
                 path.display()
             ),
             StoreError::Sqlite { path, source } => write!(f, "database error in {}: {source}", path.display()),
@@ -464,10 +472,16 @@ fn inspect(path: &Path) -> Result<Existing, StoreError> {
 }
 
 fn classify(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, PermissionDenied, ReadOnly};
+    let path = path.to_path_buf();
     if is_corruption(&source) {
-        StoreError::Corrupt { path: path.to_path_buf(), detail: source.to_string() }
-    } else {
-        StoreError::Sqlite { path: path.to_path_buf(), source }
+        return StoreError::Corrupt { path, detail: source.to_string() };
+    }
+    match source.sqlite_error_code() {
+        Some(CannotOpen | DiskFull | PermissionDenied | ReadOnly) => {
+            StoreError::Unwritable { path, detail: source.to_string() }
+        }
+        _ => StoreError::Sqlite { path, source },
     }
 }
 
