@@ -233,6 +233,48 @@ mod tests {
     }
 
     #[test]
+    fn history_fixtures() {
+        use crate::testdata::response;
+        let private: HistoryPage = response("history/page_mode32_with_gambit.json");
+        let scan = scan_history_page(&private, &HashSet::new());
+        assert_eq!(scan.new, vec![12_000_000_011, 12_000_000_010], "Gambit private 016 and 012 left out");
+        assert_eq!((scan.skipped_gambit, scan.done), (2, true));
+
+        let public: HistoryPage = response("history/page_mode5_page0.json");
+        let known: HashSet<i64> = [12_000_000_006].into_iter().collect();
+        let scan = scan_history_page(&public, &known);
+        assert_eq!(scan.new, vec![12_000_000_013, 12_000_000_009, 12_000_000_008, 12_000_000_007]);
+
+        let past_end: HistoryPage = response("history/page_past_end.json");
+        assert_eq!(
+            scan_history_page(&past_end, &HashSet::new()),
+            PageScan { new: vec![], skipped_gambit: 0, done: true }
+        );
+    }
+
+    #[test]
+    fn fix_data_repairs_nameless_members_from_their_membership() {
+        use crate::bungie::model::{MembershipsById, Pgcr};
+        use crate::testdata::response;
+        let report: Pgcr = response("pgcr/nameless_entry.json");
+        let mut rows = crate::pgcr::normalize(12_000_000_013, &report).expect("storable");
+        let lumen = 4_611_686_018_400_001_040;
+        let mothwing = 4_611_686_018_400_001_003;
+        assert_eq!(member_lookups(&rows, &HashSet::new()), vec![mothwing, lumen]);
+        let stored: HashSet<i64> = [mothwing].into_iter().collect();
+        assert_eq!(member_lookups(&rows, &stored), vec![lumen], "a stored member needs no lookup");
+
+        let found: MembershipsById = response("profile/memberships_by_id.json");
+        repair_member(&mut rows, lumen, &found.destiny_memberships);
+        let repaired = rows.players.iter().find(|p| p.member.member_id == lumen).map(|p| p.member.clone());
+        let repaired = repaired.expect("the nameless entry is still there");
+        assert_eq!(repaired.platform_id, 3, "the membership whose id matches, not the first one");
+        assert_eq!(repaired.bungie_display_name.as_deref(), Some("Lumen Drift"));
+        assert_eq!(repaired.bungie_display_name_code.as_deref(), Some("0616"));
+        assert!(!repaired.is_incomplete());
+    }
+
+    #[test]
     fn plan_fetches_each_activity_once_newest_first() {
         let queued = [
             Queued { activity_id: 5, character_id: 100 },

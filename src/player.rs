@@ -107,6 +107,26 @@ mod tests {
     }
 
     #[test]
+    fn search_fixtures_resolve_as_spec_says() {
+        use crate::testdata::response;
+        let id = |c: Choice| match c {
+            Choice::Use(card) => ("use", card.membership_id),
+            Choice::AskLinked(card) => ("ask linked", card.membership_id),
+            Choice::NotFound => ("not found", None),
+        };
+        let single: Vec<UserCard> = response("search/single.json");
+        assert_eq!(id(choose_card(&single)), ("use", Some(4_611_686_018_400_001_001)));
+        let cross: Vec<UserCard> = response("search/crosssave.json");
+        assert_eq!(id(choose_card(&cross)), ("use", Some(4_611_686_018_400_001_003)), "the override platform's card");
+        let duplicate: Vec<UserCard> = response("search/duplicate.json");
+        assert_eq!(id(choose_card(&duplicate)), ("ask linked", Some(4_611_686_018_400_001_505)));
+        let linked: crate::bungie::model::LinkedProfiles = response("search/linked_profiles.json");
+        assert_eq!(choose_linked(&linked.profiles).and_then(|c| c.membership_id), Some(4_611_686_018_400_001_005));
+        let empty: Vec<UserCard> = response("search/empty.json");
+        assert_eq!(id(choose_card(&empty)), ("not found", None));
+    }
+
+    #[test]
     fn classes_from_class_type() {
         assert_eq!(class_of_type(Some(0)), 0);
         assert_eq!(class_of_type(Some(2)), 2);

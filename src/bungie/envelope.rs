@@ -248,6 +248,27 @@ mod tests {
     }
 
     #[test]
+    fn error_fixtures() {
+        let json = Some("application/json; charset=utf-8");
+        let read = |name: &str| crate::testdata::json(&format!("errors/{name}")).to_string().into_bytes();
+        assert!(matches!(classify(503, json, None, &read("system_disabled.json")), Err(ApiError::Maintenance(_))));
+        assert!(matches!(classify(401, json, None, &read("invalid_key.json")), Err(ApiError::BadKey(_))));
+        assert_eq!(
+            classify(500, json, None, &read("throttled.json")),
+            Err(ApiError::Throttled { seconds: 10, code: 51 })
+        );
+        assert_eq!(classify(500, json, None, &read("privacy.json")), Err(ApiError::Privacy));
+        assert_eq!(classify(500, json, None, &read("pgcr_not_found.json")), Err(ApiError::PgcrNotFound));
+        assert!(classify(500, json, None, &read("unexpected.json")).is_err_and(|e| e.is_transient()));
+        let html = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/errors/maintenance.html"))
+            .expect("maintenance page");
+        assert_eq!(
+            classify(503, Some("text/html"), Some(30), &html),
+            Err(ApiError::Http { status: 503, retry_after: Some(30) })
+        );
+    }
+
+    #[test]
     fn transient_errors_are_the_retryable_ones() {
         assert!(ApiError::Network("reset".into()).is_transient());
         assert!(ApiError::Http { status: 503, retry_after: Some(4) }.is_transient());

@@ -332,3 +332,57 @@ pub struct MembershipsById {
     #[serde(deserialize_with = "lenient_vec")]
     pub destiny_memberships: Vec<UserCard>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::response;
+
+    #[test]
+    fn reads_profile_account_and_clan_fixtures() {
+        let profile: Profile = response("profile/profile_100_200.json");
+        let characters = profile.characters.expect("characters component").data;
+        let classes: Vec<(Option<i64>, Option<i64>)> =
+            characters.values().map(|c| (c.character_id, c.class_type)).collect();
+        assert_eq!(
+            classes,
+            vec![
+                (Some(2_305_843_009_400_001_010), Some(1)),
+                (Some(2_305_843_009_400_001_011), Some(0)),
+                (Some(2_305_843_009_400_001_012), Some(2)),
+            ]
+        );
+        let user = profile.profile.and_then(|p| p.data).and_then(|d| d.user_info).expect("user info");
+        assert_eq!(user.bungie_name(), Some(("Kestrel", 42)));
+
+        let account: AccountStats = response("profile/account_stats_with_deleted.json");
+        let deleted: Vec<i64> =
+            account.characters.iter().filter(|c| c.deleted == Some(true)).filter_map(|c| c.character_id).collect();
+        assert_eq!(deleted, vec![2_305_843_009_400_001_019]);
+
+        let page1: ClanMembersPage = response("clan/members_page1.json");
+        let page2: ClanMembersPage = response("clan/members_page2.json");
+        assert_eq!((page1.has_more, page2.has_more), (Some(true), Some(false)));
+        let named = |p: &ClanMembersPage| {
+            p.results.iter().filter_map(|m| m.destiny_user_info.as_ref()).filter(|c| c.bungie_name().is_some()).count()
+        };
+        assert_eq!((named(&page1), page1.results.len(), named(&page2)), (4, 5, 3), "one nameless member on page 1");
+    }
+
+    #[test]
+    fn leaves_are_read_leniently() {
+        let card: UserCard = serde_json::from_value(serde_json::json!({
+            "membershipId": 4611686018400001001u64, "membershipType": "3", "displayName": 7,
+            "bungieGlobalDisplayName": "", "bungieGlobalDisplayNameCode": 42, "isPublic": "yes"
+        }))
+        .expect("a card never fails");
+        assert_eq!(card.membership_id, Some(4_611_686_018_400_001_001));
+        assert_eq!(card.membership_type, Some(3));
+        assert_eq!(card.display_name, None);
+        assert_eq!(card.bungie_name(), None, "an empty name is no name");
+        assert_eq!(card.is_public, None);
+        assert_eq!(int_of(&serde_json::json!("18446744073709551615")), Some(-1), "u64 bits kept");
+        assert_eq!(int_of(&serde_json::json!(2.9)), Some(2));
+        assert_eq!(int_of(&serde_json::json!([1])), None);
+    }
+}

@@ -647,3 +647,111 @@ fn store_player_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> ru
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pgcr::normalize;
+
+    fn sample_rows() -> PgcrRows {
+        let report: crate::bungie::model::Pgcr = crate::testdata::response("pgcr/control_6v6.json");
+        let id = report.activity_details.as_ref().and_then(|d| d.instance_id).expect("instance id");
+        normalize(id, &report).expect("storable")
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store.conn.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |r| r.get(0)).expect("count")
+    }
+
+    #[test]
+    fn a_reference_tool_database_is_used_in_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let conn = Connection::open(&path).expect("create");
+            conn.execute_batch(DCLI_SCHEMA).expect("reference schema");
+            conn.execute(
+                "INSERT INTO member (member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code)
+                 VALUES (1, 3, 'old', 'Old', '0001')",
+                [],
+            )
+            .expect("a member");
+            conn.execute("INSERT INTO sync (member, last_sync) VALUES (1, '2023-01-01T00:00:00+00:00')", [])
+                .expect("on the list");
+        }
+        let mut store = Store::open(dir.path()).expect("a version-10 database opens");
+        let players = store.tracked_players().expect("list");
+        assert_eq!(players.len(), 1);
+        assert_eq!(players[0].last_sync.as_deref(), Some("2023-01-01T00:00:00+00:00"));
+        let rows = sample_rows();
+        assert_eq!(store.store_pgcr(&rows).expect("store"), Stored::New);
+        assert_eq!(store.store_pgcr(&rows).expect("store again"), Stored::AlreadyThere);
+        assert_eq!(count(&store, "character_activity_stats"), rows.players.len() as i64);
+        let version: i64 = store.conn.query_row("SELECT version FROM version", [], |r| r.get(0)).expect("version");
+        assert_eq!(version, DCLI_VERSION);
+        drop(store);
+        let store = Store::open(dir.path()).expect("opens again");
+        let applied: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
+        assert_eq!(applied, MIGRATIONS.len() as i64);
+        assert_eq!(count(&store, "activity"), 1, "reopening keeps the data");
+    }
+
+    #[test]
+    fn other_files_are_refused_and_left_untouched() {
+        type Make = Box<dyn Fn(&Path)>;
+        let cases: Vec<(&str, Make, &str)> = vec![
+            ("junk", Box::new(|p| std::fs::write(p, vec![0x5a; 4096]).expect("junk")), "not a dcli database"),
+            (
+                "foreign sqlite",
+                Box::new(|p| {
+                    Connection::open(p).and_then(|c| c.execute_batch("CREATE TABLE foo (x)")).expect("foreign");
+                }),
+                "not a dcli database",
+            ),
+            (
+                "dcli version 9",
+                Box::new(|p| {
+                    Connection::open(p)
+                        .and_then(|c| {
+                            c.execute_batch("CREATE TABLE version (version INTEGER); INSERT INTO version VALUES (9);")
+                        })
+                        .expect("old");
+                }),
+                "version 9",
+            ),
+        ];
+        for (name, make, message) in cases {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join(DB_FILE_NAME);
+            make(&path);
+            let before = std::fs::read(&path).expect("read");
+            let err = Store::open(dir.path()).err().unwrap_or_else(|| panic!("{name}: opened"));
+            assert!(err.to_string().contains(message), "{name}: {err}");
+            assert!(err.to_string().contains(&path.display().to_string()), "{name}: names the file: {err}");
+            assert_eq!(std::fs::read(&path).expect("read"), before, "{name}: file changed");
+        }
+    }
+
+    #[test]
+    fn match_entries_never_blank_a_stored_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(dir.path()).expect("new database");
+        let mut rows = sample_rows();
+        let named = rows.players[0].member.clone();
+        store.add_player(&named, "2024-01-01T00:00:00+00:00").expect("add");
+        rows.players[0].member = MemberRow {
+            platform_id: 0,
+            display_name: None,
+            bungie_display_name: None,
+            bungie_display_name_code: None,
+            ..named.clone()
+        };
+        rows.players[0].character.class = CLASS_UNKNOWN;
+        store.store_pgcr(&rows).expect("store");
+        let stored = store.member_by_name(
+            named.bungie_display_name.as_deref().unwrap_or_default(),
+            named.bungie_display_name_code.as_deref().unwrap_or_default(),
+        );
+        assert_eq!(stored.expect("query"), Some(named), "a nameless entry left the stored member as it was");
+    }
+}
