@@ -39,7 +39,8 @@ fn run(config: &cli::Config) -> Result<(), Error> {
     if let Err(e) = stop.install() {
         log::warn!("cannot catch Ctrl-C ({e}); stopping may interrupt a report download");
     }
-    let out = Output::new(!config.daemon);
+    // Log lines (-v) would tear through the bars, so verbose runs go without them.
+    let out = Output::new(!config.daemon && !config.verbose);
     let mut store = Store::open(&config.data_dir)?;
     log::debug!("database: {}", store.path().display());
     if config.daemon {

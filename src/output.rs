@@ -6,7 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How often a bar redraws.
 const BAR_TICK: Duration = Duration::from_millis(200);
@@ -30,9 +30,12 @@ impl Output {
             return ProgressBar::hidden();
         };
         let style = ProgressStyle::with_template(
-            "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} activities, {per_sec}, ETA {eta}",
+            "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} activities, {rate}, ETA {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", state.per_sec());
+        })
         .progress_chars("=> ");
         let bar = multi.add(ProgressBar::new(total).with_style(style).with_prefix(label.to_string()));
         bar.enable_steady_tick(BAR_TICK);
