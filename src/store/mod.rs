@@ -98,7 +98,8 @@ impl std::error::Error for StoreError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedPlayer {
     pub member: MemberRow,
-    /// When dclisync last finished a sync of this player; else the `sync` table's time.
+    /// When dclisync last finished a sync of this player (`None`: never); for a player added by
+    /// the reference tool, the `sync` table's time.
     pub last_sync: Option<String>,
     pub activities: i64,
 }
@@ -168,7 +169,9 @@ impl Store {
         let run = || -> rusqlite::Result<Vec<TrackedPlayer>> {
             let mut stmt = self.conn.prepare(
                 "SELECT m.member_id, m.platform_id, m.display_name, m.bungie_display_name,
-                        m.bungie_display_name_code, COALESCE(p.last_success, s.last_sync),
+                        m.bungie_display_name_code,
+                        -- a player without a dclisync row was added by the reference tool
+                        CASE WHEN p.member_id IS NULL THEN s.last_sync ELSE p.last_success END,
                         (SELECT COUNT(*) FROM character_activity_stats cas
                            JOIN character c ON c.character_id = cas.character
                           WHERE c.member = m.member_id)
@@ -205,10 +208,15 @@ impl Store {
         let run = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction()?;
             upsert_member_tx(&tx, member, true)?;
-            tx.execute(
+            let added = tx.execute(
                 "INSERT OR IGNORE INTO sync (member, last_sync) VALUES (?1, ?2)",
                 params![member.member_id, now],
             )?;
+            if added > 0 {
+                // `sync.last_sync` holds the time of adding, as the reference tool writes it;
+                // dclisync's own row says the player was never synced.
+                tx.execute("INSERT OR IGNORE INTO dclisync_player (member_id) VALUES (?1)", [member.member_id])?;
+            }
             tx.commit()
         };
         run(&mut self.conn).map_err(|e| classify(&self.path, e))
