@@ -164,10 +164,26 @@ impl Store {
         tx.commit()
     }
 
+    /// Runs the queries of `f`, naming the database in any error.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        f(&self.conn).map_err(|e| self.err(e))
+    }
+
+    /// Runs `f` in one transaction, committed when `f` succeeds and rolled back otherwise.
+    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<T> {
+            let tx = conn.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+    }
+
     /// Players on the sync list, by Bungie name.
     pub fn tracked_players(&self) -> Result<Vec<TrackedPlayer>, StoreError> {
-        let run = || -> rusqlite::Result<Vec<TrackedPlayer>> {
-            let mut stmt = self.conn.prepare(
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
                 "SELECT m.member_id, m.platform_id, m.display_name, m.bungie_display_name,
                         m.bungie_display_name_code,
                         -- a player without a dclisync row was added by the reference tool
@@ -184,8 +200,7 @@ impl Store {
                 Ok(TrackedPlayer { member: member_from_row(r)?, last_sync: r.get(5)?, activities: r.get(6)? })
             })?;
             rows.collect()
-        };
-        run().map_err(|e| self.err(e))
+        })
     }
 
     /// The stored member with this Bungie name, if any.
@@ -205,9 +220,8 @@ impl Store {
 
     /// Puts a player on the sync list (a player already there keeps their last sync time).
     pub fn add_player(&mut self, member: &MemberRow, now: &str) -> Result<(), StoreError> {
-        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            upsert_member_tx(&tx, member, true)?;
+        self.write(|tx| {
+            upsert_member_tx(tx, member, true)?;
             let added = tx.execute(
                 "INSERT OR IGNORE INTO sync (member, last_sync) VALUES (?1, ?2)",
                 params![member.member_id, now],
@@ -217,9 +231,8 @@ impl Store {
                 // dclisync's own row says the player was never synced.
                 tx.execute("INSERT OR IGNORE INTO dclisync_player (member_id) VALUES (?1)", [member.member_id])?;
             }
-            tx.commit()
-        };
-        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+            Ok(())
+        })
     }
 
     /// Takes a player off the sync list; their data stays. False if they were not on it.
@@ -229,15 +242,13 @@ impl Store {
 
     /// Records what a profile says of a player and their characters.
     pub fn record_profile(&mut self, member: &MemberRow, characters: &[(i64, i64)]) -> Result<(), StoreError> {
-        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            upsert_member_tx(&tx, member, true)?;
+        self.write(|tx| {
+            upsert_member_tx(tx, member, true)?;
             for &(character_id, class) in characters {
-                upsert_character_tx(&tx, character_id, member.member_id, class)?;
+                upsert_character_tx(tx, character_id, member.member_id, class)?;
             }
-            tx.commit()
-        };
-        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+            Ok(())
+        })
     }
 
     /// When the player's account character list was last read (Unix seconds), if ever.
@@ -251,10 +262,9 @@ impl Store {
 
     /// Records the deleted characters an account lists, and when the list was read.
     pub fn record_account(&mut self, member_id: i64, deleted: &[i64], now: i64) -> Result<(), StoreError> {
-        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
+        self.write(|tx| {
             for &character_id in deleted {
-                upsert_character_tx(&tx, character_id, member_id, CLASS_UNKNOWN)?;
+                upsert_character_tx(tx, character_id, member_id, CLASS_UNKNOWN)?;
                 tx.prepare_cached(
                     "INSERT INTO dclisync_character (character_id, member_id, deleted) VALUES (?1, ?2, 1)
                      ON CONFLICT (character_id) DO UPDATE SET deleted = 1",
@@ -266,21 +276,19 @@ impl Store {
                  ON CONFLICT (member_id) DO UPDATE SET account_checked_at = ?2",
                 params![member_id, now],
             )?;
-            tx.commit()
-        };
-        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+            Ok(())
+        })
     }
 
     /// The player's characters known to be deleted.
     pub fn deleted_characters(&self, member_id: i64) -> Result<Vec<i64>, StoreError> {
-        let run = || -> rusqlite::Result<Vec<i64>> {
-            let mut stmt = self.conn.prepare_cached(
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
                 "SELECT character_id FROM dclisync_character WHERE member_id = ?1 AND deleted = 1 ORDER BY character_id",
             )?;
             let ids = stmt.query_map([member_id], |r| r.get(0))?;
             ids.collect()
-        };
-        run().map_err(|e| self.err(e))
+        })
     }
 
     /// The marker of the character's last complete history walk, if any.
@@ -303,8 +311,7 @@ impl Store {
         activity_ids: &[i64],
         marker: Option<&str>,
     ) -> Result<usize, StoreError> {
-        let run = |conn: &mut Connection| -> rusqlite::Result<usize> {
-            let tx = conn.transaction()?;
+        self.write(|tx| {
             let mut added = 0;
             {
                 let mut stmt = tx.prepare_cached(
@@ -319,26 +326,23 @@ impl Store {
                  ON CONFLICT (character_id) DO UPDATE SET history_marker = ?3",
             )?
             .execute(params![character_id, member_id, marker])?;
-            tx.commit()?;
             Ok(added)
-        };
-        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+        })
     }
 
     /// Activity ids already queued (synced or not) for a character.
     pub fn queued_ids(&self, character_id: i64) -> Result<HashSet<i64>, StoreError> {
-        let run = || -> rusqlite::Result<HashSet<i64>> {
-            let mut stmt = self.conn.prepare_cached("SELECT activity_id FROM activity_queue WHERE character = ?1")?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT activity_id FROM activity_queue WHERE character = ?1")?;
             let ids = stmt.query_map([character_id], |r| r.get(0))?;
             ids.collect()
-        };
-        run().map_err(|e| self.err(e))
+        })
     }
 
     /// The unsynced queue rows of these characters.
     pub fn unsynced(&self, characters: &[i64]) -> Result<Vec<Queued>, StoreError> {
-        let run = || -> rusqlite::Result<Vec<Queued>> {
-            let mut stmt = self.conn.prepare_cached(
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
                 "SELECT activity_id, character FROM activity_queue WHERE character = ?1 AND synced = 0",
             )?;
             let mut out = Vec::new();
@@ -349,14 +353,13 @@ impl Store {
                 }
             }
             Ok(out)
-        };
-        run().map_err(|e| self.err(e))
+        })
     }
 
     /// Which of these activities are stored.
     pub fn stored_among(&self, activity_ids: impl IntoIterator<Item = i64>) -> Result<HashSet<i64>, StoreError> {
-        let run = || -> rusqlite::Result<HashSet<i64>> {
-            let mut stmt = self.conn.prepare_cached("SELECT 1 FROM activity WHERE activity_id = ?1")?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT 1 FROM activity WHERE activity_id = ?1")?;
             let mut out = HashSet::new();
             for id in activity_ids {
                 if stmt.exists([id])? {
@@ -364,40 +367,33 @@ impl Store {
                 }
             }
             Ok(out)
-        };
-        run().map_err(|e| self.err(e))
+        })
     }
 
     /// Ids of every stored member.
     pub fn member_ids(&self) -> Result<HashSet<i64>, StoreError> {
-        let run = || -> rusqlite::Result<HashSet<i64>> {
-            let mut stmt = self.conn.prepare("SELECT member_id FROM member")?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT member_id FROM member")?;
             let ids = stmt.query_map([], |r| r.get(0))?;
             ids.collect()
-        };
-        run().map_err(|e| self.err(e))
+        })
     }
 
     /// Stores one report and marks its queue rows synced, in one transaction.
     pub fn store_pgcr(&mut self, rows: &PgcrRows) -> Result<Stored, StoreError> {
-        let run = |conn: &mut Connection| -> rusqlite::Result<Stored> {
-            let tx = conn.transaction()?;
-            let outcome = store_pgcr_tx(&tx, rows)?;
-            mark_synced_tx(&tx, rows.activity.activity_id)?;
-            tx.commit()?;
+        self.write(|tx| {
+            let outcome = store_pgcr_tx(tx, rows)?;
+            mark_synced_tx(tx, rows.activity.activity_id)?;
             Ok(outcome)
-        };
-        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+        })
     }
 
     /// Marks an activity's queue rows synced (its report is stored already).
     pub fn mark_synced(&mut self, activity_id: i64) -> Result<(), StoreError> {
-        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            mark_synced_tx(&tx, activity_id)?;
-            tx.commit()
-        };
-        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+        self.write(|tx| {
+            mark_synced_tx(tx, activity_id)?;
+            Ok(())
+        })
     }
 
     /// Notes a failed download of a queued activity; returns the attempts so far.
@@ -416,17 +412,15 @@ impl Store {
     /// Records a finished sync of a player: `sync.last_sync` when they are on the list, and
     /// dclisync's own last-success time.
     pub fn finish_player_sync(&mut self, member_id: i64, now: &str) -> Result<(), StoreError> {
-        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
+        self.write(|tx| {
             tx.execute("UPDATE sync SET last_sync = ?2 WHERE member = ?1", params![member_id, now])?;
             tx.execute(
                 "INSERT INTO dclisync_player (member_id, last_success) VALUES (?1, ?2)
                  ON CONFLICT (member_id) DO UPDATE SET last_success = ?2",
                 params![member_id, now],
             )?;
-            tx.commit()
-        };
-        run(&mut self.conn).map_err(|e| classify(&self.path, e))
+            Ok(())
+        })
     }
 }
 

@@ -557,17 +557,7 @@ fn memberships(world: &World, id: &str) -> Reply {
     }
     if let Some(o) = world.opponent_by_membership(id) {
         return success(json!({
-            "destinyMemberships": [{
-                "iconPath": "/img/theme/bungienet/icons/psnLogo.png",
-                "crossSaveOverride": 0,
-                "applicableMembershipTypes": [o.membership_type],
-                "isPublic": true,
-                "membershipType": o.membership_type,
-                "membershipId": o.membership_id,
-                "displayName": o.name,
-                "bungieGlobalDisplayName": o.name,
-                "bungieGlobalDisplayNameCode": o.code,
-            }],
+            "destinyMemberships": [o.card()],
             "bungieNetUser": {
                 "uniqueName": format!("{}#{:04}", o.name, o.code),
                 "displayName": o.name,

@@ -284,6 +284,23 @@ pub struct Opponent {
     pub emblem_hash: i64,
 }
 
+impl Opponent {
+    /// The opponent's user card as the account really is (GetMembershipsById answers with it).
+    pub fn card(&self) -> Value {
+        json!({
+            "iconPath": "/img/theme/bungienet/icons/psnLogo.png",
+            "crossSaveOverride": 0,
+            "applicableMembershipTypes": [self.membership_type],
+            "isPublic": true,
+            "membershipType": self.membership_type,
+            "membershipId": self.membership_id,
+            "displayName": self.name,
+            "bungieGlobalDisplayName": self.name,
+            "bungieGlobalDisplayNameCode": self.code,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchKind {
     Public,
@@ -936,17 +953,7 @@ impl<'a> Generator<'a> {
                     "bungieGlobalDisplayName": "",
                 })
             } else {
-                json!({
-                    "iconPath": "/img/theme/bungienet/icons/psnLogo.png",
-                    "crossSaveOverride": 0,
-                    "applicableMembershipTypes": [o.membership_type],
-                    "isPublic": true,
-                    "membershipType": o.membership_type,
-                    "membershipId": o.membership_id,
-                    "displayName": o.name,
-                    "bungieGlobalDisplayName": o.name,
-                    "bungieGlobalDisplayNameCode": o.code,
-                })
+                o.card()
             };
             seats.push(Seat {
                 user_info: info,
