@@ -2,6 +2,7 @@
 
 use clap::Parser;
 
+use dclisync::bungie::envelope::ApiError;
 use dclisync::cli::{self, Args};
 use dclisync::error::{Error, EXIT_OK};
 use dclisync::output::Output;
@@ -51,12 +52,14 @@ fn run(config: &cli::Config) -> Result<(), Error> {
 
 /// Syncs, sleeps for the interval, and repeats until stopped.
 fn daemon(config: &cli::Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
+    let mut round = config.clone();
     loop {
-        match dclisync::actions::run(config, store, out, stop) {
-            Err(Error::Interrupted(n)) => return Err(Error::Interrupted(n)),
-            Err(e @ Error::Api(dclisync::bungie::envelope::ApiError::BadKey(_))) | Err(e @ Error::Store(_)) => {
-                return Err(e)
-            }
+        let outcome = dclisync::actions::run(&round, store, out, stop);
+        // Import, add, remove and list happen once; later rounds only sync.
+        round = cli::Config { import_group: None, add: Vec::new(), remove: Vec::new(), list: false, ..round };
+        match outcome {
+            // Retrying cannot fix a bad key or an unusable database.
+            Err(e @ (Error::Interrupted(_) | Error::Api(ApiError::BadKey(_)) | Error::Store(_))) => return Err(e),
             Err(e) => out.status(&format!("round failed: {e}; trying again in {} s", config.interval.as_secs())),
             Ok(()) => {}
         }
