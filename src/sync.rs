@@ -6,6 +6,7 @@
 //! never wait on the network.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -278,7 +279,7 @@ impl<'a> Syncer<'a> {
         let stored_members = if self.fix_data { store.member_ids()? } else { HashSet::new() };
         let lookups: Mutex<HashMap<i64, Vec<UserCard>>> = Mutex::new(HashMap::new());
         let jobs = Mutex::new(ids.iter().copied());
-        let halt = std::sync::atomic::AtomicBool::new(false);
+        let halt = AtomicBool::new(false);
         let (tx, rx) = mpsc::channel::<(i64, Fetched)>();
         let (mut new, mut already, mut failed) = (0, 0, 0);
         let mut fatal: Option<Error> = None;
@@ -289,7 +290,7 @@ impl<'a> Syncer<'a> {
                 let tx = tx.clone();
                 let (jobs, halt, lookups, stored_members) = (&jobs, &halt, &lookups, &stored_members);
                 scope.spawn(move || loop {
-                    if self.stop.requested() || halt.load(std::sync::atomic::Ordering::SeqCst) {
+                    if self.stop.requested() || halt.load(Ordering::SeqCst) {
                         break;
                     }
                     let next = jobs.lock().ok().and_then(|mut j| j.next());
@@ -319,7 +320,7 @@ impl<'a> Syncer<'a> {
                                 "Bungie.net kept failing ({e}); stopped this round, unfinished matches stay queued \
                                  for the next run"
                             )));
-                            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                            halt.store(true, Ordering::SeqCst);
                         }
                         let stops = e.stops_round();
                         if !stops {
@@ -328,14 +329,14 @@ impl<'a> Syncer<'a> {
                         let recorded = store.record_failure(id, &e.to_string(), &now_text()).map(|_| ());
                         if stops && fatal.is_none() {
                             fatal = Some(Error::Api(e));
-                            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                            halt.store(true, Ordering::SeqCst);
                         }
                         recorded
                     }
                 };
                 if let Err(e) = outcome {
                     fatal.get_or_insert(Error::Store(e));
-                    halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                    halt.store(true, Ordering::SeqCst);
                     break;
                 }
             }
