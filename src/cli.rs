@@ -19,7 +19,18 @@ pub const DEFAULT_CONCURRENCY: usize = 12;
 ///
 /// Actions run in this order: import, add, remove, sync, list.
 #[derive(Debug, Parser)]
-#[command(name = "dclisync", version, about, long_about = None)]
+#[command(
+    name = "dclisync",
+    version,
+    about,
+    long_about = None,
+    after_help = "Actions run in the order import, add, remove, sync, list.\n\n\
+Environment:\n  \
+DESTINY_API_KEY    the Bungie API key (as --api-key)\n  \
+DCLI_FIX_DATA      true: look up players that match reports list without a name\n  \
+DCLISYNC_API_ROOT  one URL replacing both Bungie hosts (tests, mirrors, the demo)\n  \
+RUST_LOG           log filter (env_logger)"
+)]
 pub struct Args {
     /// Print more detail on stderr (each request's path; never the API key)
     #[arg(short, long)]
