@@ -302,6 +302,11 @@ impl<'a> Syncer<'a> {
                 });
             }
             drop(tx);
+            // The first reason to stop wins; the workers take no new report after it.
+            let mut give_up = |reason: Error| {
+                fatal.get_or_insert(reason);
+                halt.store(true, Ordering::SeqCst);
+            };
             for (id, fetched) in rx.iter() {
                 bar.inc(1);
                 let outcome = match fetched {
@@ -315,28 +320,24 @@ impl<'a> Syncer<'a> {
                     Err(e) => {
                         failed += 1;
                         failing_in_a_row = if e.is_transient() { failing_in_a_row + 1 } else { 0 };
-                        if failing_in_a_row >= FAILURES_MEANING_DOWN && fatal.is_none() {
-                            fatal = Some(Error::BungieDown(format!(
+                        if failing_in_a_row >= FAILURES_MEANING_DOWN {
+                            give_up(Error::BungieDown(format!(
                                 "Bungie.net kept failing ({e}); stopped this round, unfinished matches stay queued \
                                  for the next run"
                             )));
-                            halt.store(true, Ordering::SeqCst);
                         }
-                        let stops = e.stops_round();
-                        if !stops {
+                        if !e.stops_round() {
                             self.out.status(&format!("match {id}: {e}; left queued for the next run"));
                         }
                         let recorded = store.record_failure(id, &e.to_string(), &now_text()).map(|_| ());
-                        if stops && fatal.is_none() {
-                            fatal = Some(Error::Api(e));
-                            halt.store(true, Ordering::SeqCst);
+                        if e.stops_round() {
+                            give_up(Error::Api(e));
                         }
                         recorded
                     }
                 };
                 if let Err(e) = outcome {
-                    fatal.get_or_insert(Error::Store(e));
-                    halt.store(true, Ordering::SeqCst);
+                    give_up(Error::Store(e));
                     break;
                 }
             }

@@ -205,8 +205,8 @@ impl Store {
 
     /// The stored member with this Bungie name, if any.
     pub fn member_by_name(&self, name: &str, code: &str) -> Result<Option<MemberRow>, StoreError> {
-        self.conn
-            .query_row(
+        self.read(|conn| {
+            conn.query_row(
                 "SELECT member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code
                    FROM member WHERE bungie_display_name = ?1 AND bungie_display_name_code = ?2
                   ORDER BY (SELECT COUNT(*) FROM sync WHERE sync.member = member.member_id) DESC
@@ -215,7 +215,7 @@ impl Store {
                 member_from_row,
             )
             .optional()
-            .map_err(|e| self.err(e))
+        })
     }
 
     /// Puts a player on the sync list (a player already there keeps their last sync time).
@@ -253,11 +253,13 @@ impl Store {
 
     /// When the player's account character list was last read (Unix seconds), if ever.
     pub fn account_checked_at(&self, member_id: i64) -> Result<Option<i64>, StoreError> {
-        self.conn
-            .query_row("SELECT account_checked_at FROM dclisync_player WHERE member_id = ?1", [member_id], |r| r.get(0))
+        self.read(|conn| {
+            conn.query_row("SELECT account_checked_at FROM dclisync_player WHERE member_id = ?1", [member_id], |r| {
+                r.get(0)
+            })
             .optional()
-            .map(Option::flatten)
-            .map_err(|e| self.err(e))
+        })
+        .map(Option::flatten)
     }
 
     /// Records the deleted characters an account lists, and when the list was read.
@@ -293,13 +295,15 @@ impl Store {
 
     /// The marker of the character's last complete history walk, if any.
     pub fn history_marker(&self, character_id: i64) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row("SELECT history_marker FROM dclisync_character WHERE character_id = ?1", [character_id], |r| {
-                r.get(0)
-            })
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT history_marker FROM dclisync_character WHERE character_id = ?1",
+                [character_id],
+                |r| r.get(0),
+            )
             .optional()
-            .map(Option::flatten)
-            .map_err(|e| self.err(e))
+        })
+        .map(Option::flatten)
     }
 
     /// Queues activities for a character, all or none, and sets (or clears) the character's
@@ -735,7 +739,7 @@ mod tests {
     }
 
     #[test]
-    fn match_entries_never_blank_a_stored_name() {
+    fn match_entries_never_blank_a_stored_name_or_class() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = Store::open(dir.path()).expect("new database");
         let mut rows = sample_rows();
@@ -748,6 +752,8 @@ mod tests {
             bungie_display_name_code: None,
             ..named.clone()
         };
+        let character = rows.players[0].character.clone();
+        store.record_profile(&named, &[(character.character_id, 1)]).expect("profile");
         rows.players[0].character.class = CLASS_UNKNOWN;
         store.store_pgcr(&rows).expect("store");
         let stored = store.member_by_name(
@@ -755,5 +761,10 @@ mod tests {
             named.bungie_display_name_code.as_deref().unwrap_or_default(),
         );
         assert_eq!(stored.expect("query"), Some(named), "a nameless entry left the stored member as it was");
+        let class: i64 = store
+            .conn
+            .query_row("SELECT class FROM character WHERE character_id = ?1", [character.character_id], |r| r.get(0))
+            .expect("class");
+        assert_eq!(class, 1, "an unknown class (255) in a report never replaces a known one");
     }
 }
