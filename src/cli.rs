@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::Parser;
 
 use crate::name::BungieName;
@@ -11,8 +12,12 @@ use crate::name::BungieName;
 pub const MIN_INTERVAL_SECS: u64 = 30;
 /// The default pause between daemon rounds.
 pub const DEFAULT_INTERVAL_SECS: u64 = 60;
-/// PGCR downloads in flight at once.
+/// Requests in flight at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 12;
+/// The most requests in flight anyone may ask for.
+pub const MAX_CONCURRENCY: usize = 64;
+/// Bungie's limit: about 25 requests per second per client, averaged over 10 seconds.
+pub const DEFAULT_MAX_RPS: f64 = 25.0;
 
 /// Downloads the Destiny 2 Crucible activity history of a list of players from Bungie.net into
 /// a local sqlite3 database (dcli.sqlite3) and keeps it in sync.
@@ -29,6 +34,8 @@ Environment:\n  \
 DESTINY_API_KEY    the Bungie API key (as --api-key)\n  \
 DCLI_FIX_DATA      true: look up players that match reports list without a name\n  \
 DCLISYNC_API_ROOT  one URL replacing both Bungie hosts (tests, mirrors, the demo)\n  \
+DCLISYNC_MAX_RPS   as --max-rps\n  \
+DCLISYNC_CONCURRENCY  as --concurrency\n  \
 RUST_LOG           log filter (env_logger)"
 )]
 pub struct Args {
@@ -72,6 +79,16 @@ pub struct Args {
     #[arg(short = 'I', long = "interval", value_name = "SECONDS", default_value_t = DEFAULT_INTERVAL_SECS,
           value_parser = parse_interval)]
     pub interval: u64,
+
+    /// Requests per second at the most, averaged over 10 seconds (0: no limit)
+    #[arg(long = "max-rps", value_name = "N", env = "DCLISYNC_MAX_RPS", default_value_t = DEFAULT_MAX_RPS,
+          value_parser = parse_max_rps)]
+    pub max_rps: f64,
+
+    /// Requests in flight at once (1 to 64)
+    #[arg(long = "concurrency", value_name = "N", env = "DCLISYNC_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY,
+          value_parser = clap::value_parser!(u16).range(1..=MAX_CONCURRENCY as i64).map(usize::from))]
+    pub concurrency: usize,
 }
 
 fn parse_name(s: &str) -> Result<BungieName, String> {
@@ -86,8 +103,15 @@ fn parse_interval(s: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+fn parse_max_rps(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(rps) if rps.is_finite() && rps >= 0.0 => Ok(rps),
+        _ => Err(format!("'{s}' is not a number of requests per second (0 means no limit)")),
+    }
+}
+
 /// What the user asked for, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub verbose: bool,
     pub data_dir: PathBuf,
@@ -104,6 +128,8 @@ pub struct Config {
     pub daemon: bool,
     pub interval: Duration,
     pub concurrency: usize,
+    /// Requests per second averaged over the limiter's window; `None`: no limit.
+    pub max_rps: Option<f64>,
 }
 
 impl Config {
@@ -159,7 +185,8 @@ pub fn config(
         list: args.list,
         daemon: args.daemon,
         interval: Duration::from_secs(args.interval),
-        concurrency: DEFAULT_CONCURRENCY,
+        concurrency: args.concurrency,
+        max_rps: Some(args.max_rps).filter(|r| *r > 0.0),
     };
     if config.needs_key() && config.api_key.is_none() {
         return Err(UsageError(
@@ -198,6 +225,16 @@ mod tests {
         assert!(c.list);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.interval, Duration::from_secs(60));
+        assert_eq!((c.concurrency, c.max_rps), (DEFAULT_CONCURRENCY, Some(DEFAULT_MAX_RPS)));
+    }
+
+    #[test]
+    fn networking_flags() {
+        let c = config(parse(&["-l", "-D", "/d", "--max-rps", "12.5", "--concurrency", "50"]).unwrap(), no_env, None)
+            .unwrap();
+        assert_eq!((c.concurrency, c.max_rps), (50, Some(12.5)));
+        let c = config(parse(&["-l", "-D", "/d", "--max-rps", "0"]).unwrap(), no_env, None).unwrap();
+        assert_eq!(c.max_rps, None, "0 lifts the limit");
     }
 
     #[test]
@@ -208,6 +245,10 @@ mod tests {
             (&["-s", "-d", "-I", "10"], "at least 30"),
             (&["-d"], "--sync"),
             (&["-i", "abc"], "abc"),
+            (&["-s", "--max-rps", "-1"], "-1"),
+            (&["-s", "--max-rps", "fast"], "fast"),
+            (&["-s", "--concurrency", "0"], "0"),
+            (&["-s", "--concurrency", "65"], "65"),
         ];
         for (argv, needle) in cases {
             let err = parse(argv).expect_err(&format!("{argv:?}"));
