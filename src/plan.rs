@@ -25,6 +25,11 @@ pub const HISTORY_SETTLE_SECS: i64 = 15 * 60;
 pub const ACCOUNT_CHECK_INTERVAL_SECS: i64 = 24 * 60 * 60;
 /// The history marker of a deleted character whose history was walked once.
 pub const DELETED_MARKER: &str = "deleted";
+/// Failed runs after which a queued activity counts as stuck: reported, and retried at most once
+/// a day instead of every round (`dclisync_attempt.attempts` counts one per run that gave up).
+pub const STUCK_AFTER_ATTEMPTS: i64 = 10;
+/// How long a stuck activity waits between tries.
+pub const STUCK_RETRY_SECS: i64 = 24 * 60 * 60;
 
 /// What the profile or the account says of a character.
 #[derive(Debug, Clone, PartialEq, Eq)]
