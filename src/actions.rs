@@ -1,9 +1,13 @@
 //! The user's actions, run in the order import, add, remove, sync, list.
 
+use std::sync::Arc;
+
 use crate::bungie::client::Client;
 use crate::bungie::envelope::ApiError;
+use crate::bungie::gate::Gate;
 use crate::cli::Config;
 use crate::error::Error;
+use crate::lock::SyncLock;
 use crate::name::BungieName;
 use crate::output::Output;
 use crate::pgcr::MemberRow;
@@ -18,7 +22,9 @@ const MAX_CLAN_PAGES: usize = 100;
 /// Runs every action the configuration asks for. Failures of single players are reported as
 /// they happen and make the run end with exit code 1 after the other actions ran.
 pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
-    let client = config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref()));
+    let gate = Arc::new(Gate::new(config.max_rps, config.concurrency, stop.clone()));
+    let client =
+        config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref(), config.timeout, gate));
     let syncer = client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data));
     // Failures already reported to the user; any makes the run end with exit code 1.
     let mut problems = 0;
@@ -54,6 +60,8 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         }
     }
     if let (Some(names), Some(syncer)) = (&config.sync, &syncer) {
+        // Two syncs of one database would fetch everything twice; the second one stops here.
+        let _lock = SyncLock::acquire(store.path())?;
         let players = players_to_sync(syncer, store, names, &mut problems)?;
         if players.is_empty() {
             out.status("nobody to sync: add players with --add NAME#CODE or --import-group GROUP");

@@ -16,6 +16,8 @@ pub const DEFAULT_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_CONCURRENCY: usize = 12;
 /// The most requests in flight anyone may ask for.
 pub const MAX_CONCURRENCY: usize = 64;
+/// Seconds a request may wait for data before it counts as failed, by default.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// Bungie's limit: about 25 requests per second per client, averaged over 10 seconds.
 pub const DEFAULT_MAX_RPS: f64 = 25.0;
 
@@ -36,6 +38,7 @@ DCLI_FIX_DATA      true: look up players that match reports list without a name\
 DCLISYNC_API_ROOT  one URL replacing both Bungie hosts (tests, mirrors, the demo)\n  \
 DCLISYNC_MAX_RPS   as --max-rps\n  \
 DCLISYNC_CONCURRENCY  as --concurrency\n  \
+DCLISYNC_TIMEOUT   as --timeout\n  \
 RUST_LOG           log filter (env_logger)"
 )]
 pub struct Args {
@@ -89,6 +92,11 @@ pub struct Args {
     #[arg(long = "concurrency", value_name = "N", env = "DCLISYNC_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=MAX_CONCURRENCY as i64).map(usize::from))]
     pub concurrency: usize,
+
+    /// Seconds a request may wait for data from Bungie.net before it is retried (1 to 600)
+    #[arg(long = "timeout", value_name = "SECONDS", env = "DCLISYNC_TIMEOUT", default_value_t = DEFAULT_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
 }
 
 fn parse_name(s: &str) -> Result<BungieName, String> {
@@ -130,6 +138,8 @@ pub struct Config {
     pub concurrency: usize,
     /// Requests per second averaged over the limiter's window; `None`: no limit.
     pub max_rps: Option<f64>,
+    /// How long a request may wait for data.
+    pub timeout: Duration,
 }
 
 impl Config {
@@ -187,6 +197,7 @@ pub fn config(
         interval: Duration::from_secs(args.interval),
         concurrency: args.concurrency,
         max_rps: Some(args.max_rps).filter(|r| *r > 0.0),
+        timeout: Duration::from_secs(args.timeout),
     };
     if config.needs_key() && config.api_key.is_none() {
         return Err(UsageError(
@@ -249,6 +260,7 @@ mod tests {
             (&["-s", "--max-rps", "fast"], "fast"),
             (&["-s", "--concurrency", "0"], "0"),
             (&["-s", "--concurrency", "65"], "65"),
+            (&["-s", "--timeout", "0"], "0"),
         ];
         for (argv, needle) in cases {
             let err = parse(argv).expect_err(&format!("{argv:?}"));

@@ -14,6 +14,8 @@ pub mod bungie;
 pub mod cli;
 pub mod error;
 pub mod fixups;
+pub mod limiter;
+pub mod lock;
 pub mod name;
 pub mod output;
 pub mod pgcr;

@@ -3,7 +3,7 @@
 //! Observe, decide, act: the shell gathers what Bungie listed and what is stored, these pure
 //! functions decide, and the shell carries the plan out. Plans are plain data in a stable order.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -120,19 +120,53 @@ pub enum Step {
     Fetch { activity_id: i64, characters: Vec<i64> },
     /// The PGCR is stored already (another tracked player was in the match): mark synced.
     AlreadyStored { activity_id: i64, characters: Vec<i64> },
+    /// Its download failed in [`STUCK_AFTER_ATTEMPTS`] runs or more and was tried less than
+    /// [`STUCK_RETRY_SECS`] ago: leave it queued, report it, try again another day.
+    Stuck { activity_id: i64, characters: Vec<i64> },
+}
+
+/// The failed downloads of one queued activity so far, from dclisync's own table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failures {
+    /// Runs whose download of it gave up.
+    pub attempts: i64,
+    /// When it was last tried, as stored (RFC 3339).
+    pub last_attempt: String,
+}
+
+/// Whether an activity that failed before is to be tried in a round at `now` (Unix seconds):
+/// always, until it counts as stuck; then once [`STUCK_RETRY_SECS`] have passed since the last
+/// try. An unreadable time, or one in the future (the clock went back), means try: never leave
+/// data behind on doubt.
+pub fn retry_due(failures: &Failures, now: i64) -> bool {
+    failures.attempts < STUCK_AFTER_ATTEMPTS
+        || parse_rfc3339(&failures.last_attempt)
+            .is_none_or(|last| last > now || now.saturating_sub(last) >= STUCK_RETRY_SECS)
 }
 
 impl Step {
     pub fn activity_id(&self) -> i64 {
         match self {
-            Step::Fetch { activity_id, .. } | Step::AlreadyStored { activity_id, .. } => *activity_id,
+            Step::Fetch { activity_id, .. }
+            | Step::AlreadyStored { activity_id, .. }
+            | Step::Stuck { activity_id, .. } => *activity_id,
+        }
+    }
+
+    /// The tracked characters whose queue rows this step covers.
+    pub fn characters(&self) -> &[i64] {
+        match self {
+            Step::Fetch { characters, .. }
+            | Step::AlreadyStored { characters, .. }
+            | Step::Stuck { characters, .. } => characters,
         }
     }
 }
 
 /// Turns the unsynced queue rows into steps: one step per activity, newest activity first, so
-/// an activity shared by several tracked characters is fetched once.
-pub fn fetch_plan(queued: &[Queued], stored: &HashSet<i64>) -> Vec<Step> {
+/// an activity shared by several tracked characters is fetched once. `failures` holds the
+/// activities that failed before, `now` is Unix seconds.
+pub fn fetch_plan(queued: &[Queued], stored: &HashSet<i64>, failures: &HashMap<i64, Failures>, now: i64) -> Vec<Step> {
     let mut by_activity: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for q in queued {
         let characters = by_activity.entry(q.activity_id).or_default();
@@ -147,6 +181,8 @@ pub fn fetch_plan(queued: &[Queued], stored: &HashSet<i64>) -> Vec<Step> {
             characters.sort_unstable();
             if stored.contains(&activity_id) {
                 Step::AlreadyStored { activity_id, characters }
+            } else if failures.get(&activity_id).is_some_and(|f| !retry_due(f, now)) {
+                Step::Stuck { activity_id, characters }
             } else {
                 Step::Fetch { activity_id, characters }
             }
@@ -289,11 +325,43 @@ mod tests {
         ];
         let stored: HashSet<i64> = [7].into_iter().collect();
         assert_eq!(
-            fetch_plan(&queued, &stored),
+            fetch_plan(&queued, &stored, &HashMap::new(), 0),
             vec![
                 Step::Fetch { activity_id: 9, characters: vec![100] },
                 Step::AlreadyStored { activity_id: 7, characters: vec![200] },
                 Step::Fetch { activity_id: 5, characters: vec![100, 200] },
+            ]
+        );
+    }
+
+    #[test]
+    fn stuck_activities_wait_a_day_between_tries() {
+        let now = parse_rfc3339("2024-05-02T12:00:00Z").unwrap();
+        let failed = |attempts: i64, last: &str| Failures { attempts, last_attempt: last.to_string() };
+        let cases = [
+            ("failed once, an hour ago", failed(1, "2024-05-02T11:00:00+00:00"), true),
+            ("failed in 9 runs, just now", failed(STUCK_AFTER_ATTEMPTS - 1, "2024-05-02T12:00:00+00:00"), true),
+            ("stuck, tried an hour ago", failed(STUCK_AFTER_ATTEMPTS, "2024-05-02T11:00:00+00:00"), false),
+            ("stuck, tried 23 h 59 min ago", failed(40, "2024-05-01T12:01:00+00:00"), false),
+            ("stuck, tried a day ago", failed(STUCK_AFTER_ATTEMPTS, "2024-05-01T12:00:00+00:00"), true),
+            ("stuck, unreadable time", failed(STUCK_AFTER_ATTEMPTS, "yesterday"), true),
+            (
+                "stuck, tried 'in the future' (the clock went back)",
+                failed(STUCK_AFTER_ATTEMPTS, "2024-05-03T12:00:00+00:00"),
+                true,
+            ),
+        ];
+        for (what, failures, due) in cases {
+            assert_eq!(retry_due(&failures, now), due, "{what}");
+        }
+        let queued = [Queued { activity_id: 1, character_id: 10 }, Queued { activity_id: 2, character_id: 10 }];
+        let failures: HashMap<i64, Failures> =
+            [(1, failed(1, "2024-05-02T11:00:00+00:00")), (2, failed(12, "2024-05-02T11:00:00+00:00"))].into();
+        assert_eq!(
+            fetch_plan(&queued, &HashSet::new(), &failures, now),
+            vec![
+                Step::Stuck { activity_id: 2, characters: vec![10] },
+                Step::Fetch { activity_id: 1, characters: vec![10] },
             ]
         );
     }
@@ -361,25 +429,34 @@ mod tests {
         fn plan_never_loses_a_queued_id(
             rows in prop::collection::vec((1i64..60, 1i64..5), 0..80),
             stored in prop::collection::hash_set(1i64..60, 0..30),
+            failed in prop::collection::hash_map(1i64..60, 0i64..30, 0..30),
         ) {
             let queued: Vec<Queued> = rows.iter().map(|&(a, c)| Queued { activity_id: a, character_id: c }).collect();
-            let plan = fetch_plan(&queued, &stored);
-            let mut seen = HashSet::new();
-            for step in &plan {
-                prop_assert!(seen.insert(step.activity_id()), "one step per activity");
-                let (Step::Fetch { activity_id, characters } | Step::AlreadyStored { activity_id, characters }) = step;
-                prop_assert_eq!(matches!(step, Step::AlreadyStored { .. }), stored.contains(activity_id));
-                for c in characters {
-                    let row = Queued { activity_id: *activity_id, character_id: *c };
-                    prop_assert!(queued.contains(&row), "a step names a row that was queued");
+            let long_ago = "2000-01-01T00:00:00+00:00".to_string();
+            let failures: HashMap<i64, Failures> =
+                failed.iter().map(|(&id, &attempts)| (id, Failures { attempts, last_attempt: long_ago.clone() })).collect();
+            // A day after the last try nothing is stuck; right at it, the stuck ones wait.
+            for now in [parse_rfc3339(&long_ago).unwrap(), i64::MAX] {
+                let plan = fetch_plan(&queued, &stored, &failures, now);
+                let mut seen = HashSet::new();
+                for step in &plan {
+                    prop_assert!(seen.insert(step.activity_id()), "one step per activity");
+                    let id = step.activity_id();
+                    prop_assert_eq!(matches!(step, Step::AlreadyStored { .. }), stored.contains(&id));
+                    let stuck = !stored.contains(&id)
+                        && now != i64::MAX
+                        && failures.get(&id).is_some_and(|f| f.attempts >= STUCK_AFTER_ATTEMPTS);
+                    prop_assert_eq!(matches!(step, Step::Stuck { .. }), stuck);
+                    for c in step.characters() {
+                        let row = Queued { activity_id: id, character_id: *c };
+                        prop_assert!(queued.contains(&row), "a step names a row that was queued");
+                    }
                 }
-            }
-            for q in &queued {
-                let covered = plan.iter().any(|s| {
-                    let (Step::Fetch { activity_id, characters } | Step::AlreadyStored { activity_id, characters }) = s;
-                    *activity_id == q.activity_id && characters.contains(&q.character_id)
-                });
-                prop_assert!(covered, "queued row {:?} is in no step", q);
+                for q in &queued {
+                    let covered =
+                        plan.iter().any(|s| s.activity_id() == q.activity_id && s.characters().contains(&q.character_id));
+                    prop_assert!(covered, "queued row {:?} is in no step", q);
+                }
             }
         }
 

@@ -16,13 +16,29 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// Bungie's usual throttle pause, when it names none.
 pub const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(10);
 
-/// What to do after a failed try.
+/// What follows a failed try of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    /// Wait this long, then try again.
-    After(Duration),
-    /// Stop trying this request.
+pub enum Next {
+    /// The server named its wait (`ThrottleSeconds`, `Retry-After`): wait that long, try again.
+    RetryAfter(Duration),
+    /// A passing failure: wait a backoff pause, try again.
+    Backoff(Duration),
+    /// Stop trying this request; what it was for stays queued for a later run.
     GiveUp,
+    /// Stop the round: nothing else can work now (maintenance, a bad key).
+    StopRound,
+    /// Skip this player: their activity is private.
+    SkipPlayer,
+}
+
+impl Next {
+    /// The pause before trying again, if trying again is what follows.
+    pub fn pause(self) -> Option<Duration> {
+        match self {
+            Next::RetryAfter(pause) | Next::Backoff(pause) => Some(pause),
+            Next::GiveUp | Next::StopRound | Next::SkipPlayer => None,
+        }
+    }
 }
 
 /// Capped exponential backoff with full jitter: a pause drawn from
@@ -34,15 +50,41 @@ pub fn backoff(attempt: u32, unit: f64) -> Duration {
 }
 
 /// Decides what follows failed try number `attempt` (0-based) of a request.
-pub fn decide(error: &ApiError, attempt: u32, unit: f64) -> Retry {
+pub fn decide(error: &ApiError, attempt: u32, unit: f64) -> Next {
+    match error {
+        ApiError::Maintenance(_) | ApiError::BadKey(_) => return Next::StopRound,
+        ApiError::Privacy => return Next::SkipPlayer,
+        _ => {}
+    }
     if !error.is_transient() || attempt + 1 >= MAX_TRIES {
-        return Retry::GiveUp;
+        return Next::GiveUp;
     }
-    match error.requested_wait() {
-        Some(seconds) if seconds > 0 => Retry::After(Duration::from_secs(seconds)),
-        _ if matches!(error, ApiError::Throttled { .. }) => Retry::After(DEFAULT_THROTTLE_WAIT),
-        _ => Retry::After(backoff(attempt, unit)),
+    match server_wait(error) {
+        Some(wait) => Next::RetryAfter(wait),
+        None => Next::Backoff(backoff(attempt, unit)),
     }
+}
+
+/// The wait the server asked for, if it asked: `ThrottleSeconds` or `Retry-After`, or Bungie's
+/// usual 10 s for a throttle code or an HTTP 429 that names none.
+pub fn server_wait(error: &ApiError) -> Option<Duration> {
+    match (error, error.requested_wait()) {
+        (_, Some(seconds)) if seconds > 0 => Some(Duration::from_secs(seconds)),
+        (ApiError::Throttled { .. } | ApiError::Http { status: 429, .. }, _) => Some(DEFAULT_THROTTLE_WAIT),
+        _ => None,
+    }
+}
+
+/// How an answer bears on the shared pace: `Some((wait, slow_down))` when every request should
+/// pause for `wait` — Bungie throttled us or the server asked all clients to hold off — and
+/// `slow_down` when the pace itself was too fast (a throttle code or HTTP 429).
+pub fn pause_for_everyone(error: &ApiError) -> Option<(Duration, bool)> {
+    let slow_down = match error {
+        ApiError::Throttled { .. } | ApiError::Http { status: 429, .. } => true,
+        ApiError::Http { .. } => false,
+        _ => return None,
+    };
+    server_wait(error).map(|wait| (wait, slow_down))
 }
 
 /// A small deterministic generator of unit values for jitter (SplitMix64).
@@ -75,13 +117,58 @@ mod tests {
         let throttled_unnamed = ApiError::Throttled { seconds: 0, code: 36 };
         let busy = ApiError::Http { status: 503, retry_after: Some(7) };
         let down = ApiError::Http { status: 500, retry_after: None };
-        assert_eq!(decide(&throttled, 0, 0.5), Retry::After(Duration::from_secs(10)));
-        assert_eq!(decide(&throttled_unnamed, 0, 0.5), Retry::After(DEFAULT_THROTTLE_WAIT));
-        assert_eq!(decide(&busy, 1, 0.5), Retry::After(Duration::from_secs(7)));
-        assert_eq!(decide(&down, 0, 0.0), Retry::After(BACKOFF_BASE / 2));
-        assert_eq!(decide(&down, MAX_TRIES - 1, 0.5), Retry::GiveUp);
-        assert_eq!(decide(&ApiError::BadKey(String::new()), 0, 0.5), Retry::GiveUp);
-        assert_eq!(decide(&ApiError::PgcrNotFound, 0, 0.5), Retry::GiveUp);
+        let ten = Duration::from_secs(10);
+        let cases: Vec<(&str, ApiError, u32, Next)> = vec![
+            ("throttle names its wait", throttled.clone(), 0, Next::RetryAfter(ten)),
+            ("throttle code without a wait", throttled_unnamed.clone(), 0, Next::RetryAfter(DEFAULT_THROTTLE_WAIT)),
+            ("503 Retry-After", busy.clone(), 1, Next::RetryAfter(Duration::from_secs(7))),
+            ("429 without Retry-After", ApiError::Http { status: 429, retry_after: None }, 0, Next::RetryAfter(ten)),
+            ("HTML 500", down.clone(), 0, Next::Backoff(BACKOFF_BASE / 2)),
+            ("HTML 504", ApiError::Http { status: 504, retry_after: None }, 2, Next::Backoff(BACKOFF_BASE * 2)),
+            ("connection reset", ApiError::Network("reset".into()), 0, Next::Backoff(BACKOFF_BASE / 2)),
+            ("truncated JSON", ApiError::BadBody("cut".into()), 1, Next::Backoff(BACKOFF_BASE)),
+            (
+                "1618",
+                ApiError::Bungie { code: 1618, status: String::new(), message: String::new() },
+                0,
+                Next::Backoff(BACKOFF_BASE / 2),
+            ),
+            ("out of tries", down.clone(), MAX_TRIES - 1, Next::GiveUp),
+            ("throttled out of tries", throttled.clone(), MAX_TRIES - 1, Next::GiveUp),
+            ("1653 stays queued", ApiError::PgcrNotFound, 0, Next::GiveUp),
+            ("HTTP 404", ApiError::Http { status: 404, retry_after: None }, 0, Next::GiveUp),
+            (
+                "other Bungie error",
+                ApiError::Bungie { code: 7, status: String::new(), message: String::new() },
+                0,
+                Next::GiveUp,
+            ),
+            ("maintenance", ApiError::Maintenance(String::new()), 0, Next::StopRound),
+            ("bad key", ApiError::BadKey(String::new()), 0, Next::StopRound),
+            ("privacy", ApiError::Privacy, 0, Next::SkipPlayer),
+        ];
+        for (what, error, attempt, expected) in cases {
+            assert_eq!(decide(&error, attempt, 0.0), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn who_pauses_and_who_slows_down() {
+        let ten = Duration::from_secs(10);
+        assert_eq!(pause_for_everyone(&ApiError::Throttled { seconds: 10, code: 51 }), Some((ten, true)));
+        assert_eq!(pause_for_everyone(&ApiError::Throttled { seconds: 0, code: 36 }), Some((ten, true)));
+        assert_eq!(
+            pause_for_everyone(&ApiError::Http { status: 429, retry_after: Some(3) }),
+            Some((Duration::from_secs(3), true))
+        );
+        assert_eq!(pause_for_everyone(&ApiError::Http { status: 429, retry_after: None }), Some((ten, true)));
+        assert_eq!(
+            pause_for_everyone(&ApiError::Http { status: 503, retry_after: Some(2) }),
+            Some((Duration::from_secs(2), false))
+        );
+        assert_eq!(pause_for_everyone(&ApiError::Http { status: 500, retry_after: None }), None);
+        assert_eq!(pause_for_everyone(&ApiError::BadBody(String::new())), None);
+        assert_eq!(pause_for_everyone(&ApiError::PgcrNotFound), None);
     }
 
     proptest! {

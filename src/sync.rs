@@ -19,7 +19,7 @@ use crate::output::Output;
 use crate::pgcr::{self, MemberRow, PgcrRows};
 use crate::plan::{self, CharacterState, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
 use crate::player::class_of_type;
-use crate::retry::{self, Jitter, Retry};
+use crate::retry::{self, Jitter};
 use crate::signal::Stop;
 use crate::store::{Store, Stored};
 use crate::time::format_utc;
@@ -56,6 +56,8 @@ pub struct PlayerSummary {
     pub new: usize,
     pub already_stored: usize,
     pub left_queued: usize,
+    /// Queued activities that failed in many runs and wait for their daily try.
+    pub stuck: usize,
 }
 
 /// The outcome of a round over several players.
@@ -64,6 +66,7 @@ pub struct RoundSummary {
     pub players: usize,
     pub new: usize,
     pub left_queued: usize,
+    pub stuck: usize,
     /// Players that could not be synced (each reported as it happened).
     pub failed_players: usize,
 }
@@ -88,8 +91,8 @@ impl<'a> Syncer<'a> {
         loop {
             match request() {
                 Ok(value) => return Ok(value),
-                Err(e) => match retry::decide(&e, attempt, self.unit()) {
-                    Retry::After(pause) if !self.stop.requested() => {
+                Err(e) => match retry::decide(&e, attempt, self.unit()).pause() {
+                    Some(pause) if !self.stop.requested() => {
                         log::info!("{what}: {e}; retrying in {:.1} s", pause.as_secs_f64());
                         self.stop.sleep(pause);
                         attempt += 1;
@@ -114,8 +117,16 @@ impl<'a> Syncer<'a> {
                     round.players += 1;
                     round.new += s.new;
                     round.left_queued += s.left_queued;
+                    round.stuck += s.stuck;
+                    let stuck = match s.stuck {
+                        0 => String::new(),
+                        n => format!(
+                            ", {n} stuck (failed in {} runs or more; tried once a day)",
+                            plan::STUCK_AFTER_ATTEMPTS
+                        ),
+                    };
                     self.out.result(&format!(
-                        "{label}: {} new, {} already stored, {} left queued for retry ({:.1} s)",
+                        "{label}: {} new, {} already stored, {} left queued for retry{stuck} ({:.1} s)",
                         s.new,
                         s.already_stored,
                         s.left_queued,
@@ -181,7 +192,8 @@ impl<'a> Syncer<'a> {
         let character_ids: Vec<i64> = characters.iter().map(|(id, _)| *id).collect();
         let queued = store.unsynced(&character_ids)?;
         let stored = store.stored_among(queued.iter().map(|q| q.activity_id))?;
-        let steps = plan::fetch_plan(&queued, &stored);
+        let failures = store.failures_among(queued.iter().map(|q| q.activity_id))?;
+        let steps = plan::fetch_plan(&queued, &stored, &failures, unix_now());
         let mut to_fetch = Vec::new();
         for step in steps {
             match step {
@@ -190,6 +202,7 @@ impl<'a> Syncer<'a> {
                     summary.already_stored += 1;
                 }
                 Step::Fetch { activity_id, .. } => to_fetch.push(activity_id),
+                Step::Stuck { .. } => summary.stuck += 1,
             }
         }
         let (new, already, failed) = self.download(store, &to_fetch, label)?;
@@ -317,6 +330,8 @@ impl<'a> Syncer<'a> {
                             Stored::AlreadyThere => already += 1,
                         })
                     }
+                    // Never sent: the run is stopping. It stays queued, and no try is counted.
+                    Err(ApiError::Stopped) => Ok(()),
                     Err(e) => {
                         failed += 1;
                         failing_in_a_row = if e.is_transient() { failing_in_a_row + 1 } else { 0 };
@@ -326,14 +341,19 @@ impl<'a> Syncer<'a> {
                                  for the next run"
                             )));
                         }
-                        if !e.stops_round() {
-                            self.out.status(&format!("match {id}: {e}; left queued for the next run"));
-                        }
-                        let recorded = store.record_failure(id, &e.to_string(), &now_text()).map(|_| ());
+                        let recorded = store.record_failure(id, &e.to_string(), &now_text());
                         if e.stops_round() {
                             give_up(Error::Api(e));
+                        } else if matches!(recorded, Ok(runs) if runs == plan::STUCK_AFTER_ATTEMPTS) {
+                            self.out.status(&format!(
+                                "match {id}: {e}; it has now failed in {runs} runs, so it stays queued and is tried \
+                                 once a day (see the dclisync_attempt table)",
+                                runs = plan::STUCK_AFTER_ATTEMPTS
+                            ));
+                        } else {
+                            self.out.status(&format!("match {id}: {e}; left queued for the next run"));
                         }
-                        recorded
+                        recorded.map(|_| ())
                     }
                 };
                 if let Err(e) = outcome {

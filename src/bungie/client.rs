@@ -4,12 +4,14 @@
 //! dclisync, and connect/read timeouts so a stuck server cannot hang a sync. All paths keep their
 //! trailing slash and go straight to the right host: a redirect would drop the key.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::envelope::{classify, ApiError};
+use super::gate::Gate;
 use super::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
@@ -18,12 +20,8 @@ use super::model::{
 pub const WWW_ROOT: &str = "https://www.bungie.net";
 /// The host that serves post-game carnage reports.
 pub const STATS_ROOT: &str = "https://stats.bungie.net";
-/// How long to wait for a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long to wait for each read once connected.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest one request may take in all.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a connection may take to open.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A body larger than this is not a Bungie response (PGCRs are well under 1 MiB).
 const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -35,6 +33,9 @@ pub struct Client {
     www_root: String,
     stats_root: String,
     api_key: String,
+    /// How long each read may wait; a request may take twice this in all.
+    timeout: Duration,
+    gate: Arc<Gate>,
 }
 
 impl std::fmt::Debug for Client {
@@ -43,18 +44,20 @@ impl std::fmt::Debug for Client {
             .field("www_root", &self.www_root)
             .field("stats_root", &self.stats_root)
             .field("api_key", &"<hidden>")
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
 
 impl Client {
-    /// A client for Bungie.net, or for `api_root` standing in for both hosts.
-    pub fn new(api_key: String, api_root: Option<&str>) -> Client {
+    /// A client for Bungie.net, or for `api_root` standing in for both hosts. Every request
+    /// passes `gate` and gives up waiting for an answer after `timeout` without data.
+    pub fn new(api_key: String, api_root: Option<&str>, timeout: Duration, gate: Arc<Gate>) -> Client {
         let (www, stats) = match api_root {
             Some(root) => (root.trim_end_matches('/').to_string(), root.trim_end_matches('/').to_string()),
             None => (WWW_ROOT.to_string(), STATS_ROOT.to_string()),
         };
-        Client { www_root: www, stats_root: stats, api_key }
+        Client { www_root: www, stats_root: stats, api_key, timeout, gate }
     }
 
     fn send<B: attohttpc::body::Body>(
@@ -62,14 +65,26 @@ impl Client {
         request: attohttpc::RequestBuilder<B>,
         path: &str,
     ) -> Result<Value, ApiError> {
+        let _in_flight = self.gate.pass()?;
         log::debug!("{path}");
+        let outcome = self.exchange(request, path);
+        self.gate.observe(&outcome);
+        outcome
+    }
+
+    /// Sends one request and reads and classifies its answer.
+    fn exchange<B: attohttpc::body::Body>(
+        &self,
+        request: attohttpc::RequestBuilder<B>,
+        path: &str,
+    ) -> Result<Value, ApiError> {
         let response = request
             .header("X-API-Key", &self.api_key)
             .header("User-Agent", USER_AGENT)
             .header("Accept", "application/json")
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(self.timeout.min(MAX_CONNECT_TIMEOUT))
+            .read_timeout(self.timeout)
+            .timeout(self.timeout * 2)
             .send()
             .map_err(|e| ApiError::Network(describe(&e)))?;
         let status = response.status().as_u16();

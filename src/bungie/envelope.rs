@@ -50,6 +50,8 @@ pub enum ApiError {
     PgcrNotFound,
     /// Any other Bungie error code.
     Bungie { code: i64, status: String, message: String },
+    /// Not sent: the user asked to stop while the request waited for its turn.
+    Stopped,
 }
 
 impl ApiError {
@@ -59,7 +61,11 @@ impl ApiError {
             ApiError::Network(_) | ApiError::BadBody(_) | ApiError::Throttled { .. } => true,
             ApiError::Http { status, .. } => *status == 429 || *status >= 500,
             ApiError::Bungie { code, .. } => *code == DESTINY_UNEXPECTED_ERROR,
-            ApiError::Maintenance(_) | ApiError::BadKey(_) | ApiError::Privacy | ApiError::PgcrNotFound => false,
+            ApiError::Maintenance(_)
+            | ApiError::BadKey(_)
+            | ApiError::Privacy
+            | ApiError::PgcrNotFound
+            | ApiError::Stopped => false,
         }
     }
 
@@ -106,6 +112,7 @@ impl fmt::Display for ApiError {
             ApiError::Bungie { code, status, message } => {
                 write!(f, "Bungie.net error {code} {status}: {message}")
             }
+            ApiError::Stopped => write!(f, "not sent: stopping"),
         }
     }
 }

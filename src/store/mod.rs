@@ -5,7 +5,7 @@
 //! and migrates dclisync's own `dclisync_*` tables by `PRAGMA user_version`. Every public method
 //! that writes runs in one transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 use crate::pgcr::{MemberRow, PgcrRows, PlayerRows, CLASS_UNKNOWN};
-use crate::plan::Queued;
+use crate::plan::{Failures, Queued};
 
 /// The database file name the dcli tools share.
 pub const DB_FILE_NAME: &str = "dcli.sqlite3";
@@ -397,6 +397,27 @@ impl Store {
         self.write(|tx| {
             mark_synced_tx(tx, activity_id)?;
             Ok(())
+        })
+    }
+
+    /// The failures so far of those of these activities that failed before.
+    pub fn failures_among(
+        &self,
+        activity_ids: impl IntoIterator<Item = i64>,
+    ) -> Result<HashMap<i64, Failures>, StoreError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT attempts, last_attempt FROM dclisync_attempt WHERE activity_id = ?1")?;
+            let mut out = HashMap::new();
+            for id in activity_ids {
+                let found = stmt
+                    .query_row([id], |r| Ok(Failures { attempts: r.get(0)?, last_attempt: r.get(1)? }))
+                    .optional()?;
+                if let Some(failures) = found {
+                    out.insert(id, failures);
+                }
+            }
+            Ok(out)
         })
     }
 

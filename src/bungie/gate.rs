@@ -1,0 +1,151 @@
+//! The gate every request passes: a bound on requests in flight and the shared [`Pace`], for all
+//! threads and endpoints of one run.
+//!
+//! The decisions (when the next request may go, how a throttle answer changes that) are the
+//! core's, in [`crate::limiter`]; this module only sleeps and counts.
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::envelope::ApiError;
+use crate::limiter::{Pace, Slot};
+use crate::retry::pause_for_everyone;
+use crate::signal::Stop;
+
+/// Requests in flight and the pace, shared by every thread of a run.
+#[derive(Debug)]
+pub struct Gate {
+    pace: Option<Mutex<Pace>>,
+    origin: Instant,
+    max_in_flight: usize,
+    in_flight: Mutex<usize>,
+    freed: Condvar,
+    stop: Stop,
+}
+
+/// Permission to have one request in flight; dropping it frees the place.
+pub struct Pass<'g>(&'g Gate);
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        *self.0.in_flight() -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+impl Gate {
+    /// A gate letting at most `max_in_flight` requests run at once, at `max_rps` requests per
+    /// second averaged over Bungie's window (`None`: no pace). A stop request opens no more
+    /// passes.
+    pub fn new(max_rps: Option<f64>, max_in_flight: usize, stop: Stop) -> Gate {
+        Gate {
+            pace: max_rps.map(|rate| Mutex::new(Pace::per_second(rate))),
+            origin: Instant::now(),
+            max_in_flight: max_in_flight.max(1),
+            in_flight: Mutex::new(0),
+            freed: Condvar::new(),
+            stop,
+        }
+    }
+
+    fn in_flight(&self) -> MutexGuard<'_, usize> {
+        // The counter stays right even if a thread panicked holding the lock.
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn pace(&self) -> Option<MutexGuard<'_, Pace>> {
+        self.pace.as_ref().map(|p| p.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// Waits for a place in flight and for the request's slot in the pace.
+    pub fn pass(&self) -> Result<Pass<'_>, ApiError> {
+        {
+            let mut in_flight = self.in_flight();
+            while *in_flight >= self.max_in_flight {
+                if self.stop.requested() {
+                    return Err(ApiError::Stopped);
+                }
+                in_flight = self
+                    .freed
+                    .wait_timeout(in_flight, Duration::from_millis(50))
+                    .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
+            }
+            *in_flight += 1;
+        }
+        let pass = Pass(self);
+        loop {
+            if self.stop.requested() {
+                return Err(ApiError::Stopped);
+            }
+            let Some(slot) = self.pace().map(|mut p| p.reserve(self.now())) else { return Ok(pass) };
+            self.wait_for(slot);
+            if self.stop.requested() {
+                return Err(ApiError::Stopped);
+            }
+            if self.pace().is_none_or(|p| p.still_good(slot)) {
+                return Ok(pass);
+            }
+        }
+    }
+
+    fn wait_for(&self, slot: Slot) {
+        let now = self.now();
+        if slot.at > now {
+            self.stop.sleep(slot.at - now);
+        }
+    }
+
+    /// Tells the pace how a request ended: a throttle answer pauses everyone (and slows down).
+    pub fn observe(&self, outcome: &Result<serde_json::Value, ApiError>) {
+        let Err(error) = outcome else { return };
+        if let (Some((wait, slow_down)), Some(mut pace)) = (pause_for_everyone(error), self.pace()) {
+            log::debug!("pausing every request for {:.1} s ({error})", wait.as_secs_f64());
+            pace.throttled(self.now(), wait, slow_down);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_bound_requests_in_flight() {
+        let gate = Gate::new(None, 2, Stop::new());
+        let a = gate.pass().unwrap();
+        let _b = gate.pass().unwrap();
+        assert_eq!(*gate.in_flight(), 2);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| gate.pass().map(|_| ()));
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(!waiter.is_finished(), "a third request must wait for a place");
+            drop(a);
+            assert!(waiter.join().unwrap().is_ok());
+        });
+    }
+
+    #[test]
+    fn a_stop_opens_no_more_passes() {
+        let stop = Stop::new();
+        let gate = Gate::new(Some(25.0), 1, stop.clone());
+        let held = gate.pass().unwrap();
+        stop.request();
+        assert_eq!(gate.pass().err(), Some(ApiError::Stopped));
+        drop(held);
+        assert_eq!(gate.pass().err(), Some(ApiError::Stopped));
+    }
+
+    #[test]
+    fn a_throttle_answer_holds_back_the_next_request() {
+        let gate = Gate::new(Some(25.0), 4, Stop::new());
+        drop(gate.pass().unwrap());
+        gate.observe(&Err(ApiError::Throttled { seconds: 1, code: 51 }));
+        let started = Instant::now();
+        drop(gate.pass().unwrap());
+        assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    }
+}
