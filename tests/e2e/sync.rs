@@ -77,6 +77,9 @@ fn a_full_sync_stores_every_listed_match_once_and_never_a_gambit_private_match()
         .map(|r| r.user_agent.clone())
         .collect();
     checks.that("every request's User-Agent names dclisync", bad_agents.is_empty(), || format!("{bad_agents:?}"));
+    // Bungie's limit, 25 per second averaged over 10 s, held by dclisync's own pace.
+    let busiest = fake.max_requests_in_window(Duration::from_secs(10));
+    checks.that("no 10 s window holds more than 250 requests", busiest <= 250, || format!("{busiest} in one window"));
     checks.finish(format!("{} requests ({} PGCR) in {:.1?}\n{out}", requests.len(), requested.len(), out.elapsed));
 }
 
