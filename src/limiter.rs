@@ -7,7 +7,10 @@
 //! Requests are spaced at least W/R apart. If consecutive requests are never closer than W/R,
 //! a window of length W holds at most R of them, so the window limit follows from the spacing and
 //! no request log is kept. A throttle answer pauses everyone for the wait the server named and
-//! doubles the spacing; each calm period after that brings the spacing back a step toward W/R.
+//! doubles the spacing; each calm period after that brings the spacing back a step, but not past
+//! a little slower than the pace that drew the throttle. So a server with a lower limit than
+//! configured is met after a few throttles and then left alone; after ten calm minutes that
+//! memory goes, in case the throttling was passing.
 
 use std::time::Duration;
 
@@ -20,6 +23,10 @@ pub const HEADROOM: f64 = 0.98;
 pub const MAX_SPACING: Duration = Duration::from_secs(2);
 /// Time without a throttle answer after which the spacing comes back a step.
 pub const CALM_STEP: Duration = Duration::from_secs(15);
+/// How much slower than a throttled pace recovery stops.
+pub const BELOW_THROTTLED: f64 = 1.1;
+/// Calm time after which the pace that drew a throttle is forgotten.
+pub const FORGET_AFTER: Duration = Duration::from_secs(600);
 
 /// A slot to send in: when, and in which throttle epoch it was handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,10 @@ pub struct Pace {
     base: Duration,
     /// The spacing in force; at least `base`.
     spacing: Duration,
+    /// Recovery stops at this spacing: a little slower than the last throttled pace.
+    floor: Duration,
+    /// When the last throttle's pause ended.
+    throttled_at: Duration,
     /// The earliest time the next slot may start.
     next: Duration,
     /// Nobody sends before this (the last throttle answer's wait).
@@ -55,6 +66,8 @@ impl Pace {
         Pace {
             base,
             spacing: base,
+            floor: base,
+            throttled_at: Duration::ZERO,
             next: Duration::ZERO,
             paused_until: Duration::ZERO,
             changed_at: Duration::ZERO,
@@ -92,15 +105,22 @@ impl Pace {
         self.next = self.next.max(self.paused_until);
         self.epoch += 1;
         if slow_down {
-            self.spacing = (self.spacing * 2).min(MAX_SPACING.max(self.base));
+            let slowest = MAX_SPACING.max(self.base);
+            self.floor = self.spacing.mul_f64(BELOW_THROTTLED).clamp(self.base, slowest);
+            self.spacing = (self.spacing * 2).min(slowest);
             self.changed_at = self.paused_until;
+            self.throttled_at = self.paused_until;
         }
     }
 
-    /// After each calm step without throttling, the spacing shrinks by a third toward the base.
+    /// After each calm step without throttling, the spacing shrinks by a third toward the floor;
+    /// after [`FORGET_AFTER`] the floor is the base again.
     fn calm_down(&mut self, now: Duration) {
-        while self.spacing > self.base && now >= self.changed_at + CALM_STEP {
-            self.spacing = self.spacing.mul_f64(2.0 / 3.0).max(self.base);
+        if now >= self.throttled_at + FORGET_AFTER {
+            self.floor = self.base;
+        }
+        while self.spacing > self.floor && now >= self.changed_at + CALM_STEP {
+            self.spacing = self.spacing.mul_f64(2.0 / 3.0).max(self.floor);
             self.changed_at += CALM_STEP;
         }
     }
@@ -154,11 +174,42 @@ mod tests {
         let after = pace.reserve(ms(30));
         assert_eq!(after.at, ms(10_010));
         assert!(pace.still_good(after));
-        // Calm steps bring the pace back to the base, never below it.
+        // Calm steps bring the pace back, but not quite to the pace that drew the throttle.
         pace.reserve(ms(10_010) + CALM_STEP);
-        assert!(pace.spacing() < base * 2 && pace.spacing() >= base);
-        pace.reserve(Duration::from_secs(600));
+        assert!(pace.spacing() < base * 2 && pace.spacing() > base);
+        pace.reserve(Duration::from_secs(300));
+        assert_eq!(pace.spacing(), base.mul_f64(BELOW_THROTTLED));
+        // Ten calm minutes later the full pace is back.
+        pace.reserve(ms(10_010) + FORGET_AFTER);
         assert_eq!(pace.spacing(), base);
+    }
+
+    /// A server whose limit is 10/s against a pace of 25/s: a few throttles, then none. The
+    /// fake server here throttles whenever its last 10 s hold 100 arrivals.
+    #[test]
+    fn a_lower_server_limit_is_met_after_a_few_throttles() {
+        let mut pace = Pace::per_second(25.0);
+        let mut arrivals: std::collections::VecDeque<Duration> = Default::default();
+        let mut throttles = Vec::new();
+        let mut now = Duration::ZERO;
+        while now < Duration::from_secs(570) {
+            let slot = pace.reserve(now);
+            now = slot.at;
+            if !pace.still_good(slot) {
+                continue;
+            }
+            while arrivals.front().is_some_and(|t| *t + BUNGIE_WINDOW <= now) {
+                arrivals.pop_front();
+            }
+            arrivals.push_back(now);
+            if arrivals.len() > 100 {
+                throttles.push(now);
+                pace.throttled(now, Duration::from_secs(10), true);
+            }
+        }
+        assert!(!throttles.is_empty() && throttles.len() <= 5, "throttled at {throttles:?}");
+        let last = *throttles.last().unwrap();
+        assert!(last < Duration::from_secs(240), "still throttled late: {throttles:?}");
     }
 
     #[test]
