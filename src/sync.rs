@@ -133,6 +133,19 @@ impl<'a> Syncer<'a> {
                         started.elapsed().as_secs_f64()
                     ));
                 }
+                // A request was not sent because a stop was asked for.
+                Err(Error::Api(ApiError::Stopped)) => {
+                    self.stop.check()?;
+                    return Err(Error::Api(ApiError::Stopped));
+                }
+                // Every try failed on a passing kind of error: Bungie.net is down or unreachable,
+                // and the next player would only fail the same way, slowly.
+                Err(Error::Api(e)) if e.is_transient() => {
+                    return Err(Error::BungieDown(format!(
+                        "could not sync {label}: {e}; stopped this round, unfinished work stays queued for the \
+                         next run"
+                    )))
+                }
                 Err(Error::Api(e)) if !e.stops_round() => {
                     round.failed_players += 1;
                     let what = if e == ApiError::Privacy { "skipping" } else { "error: could not sync" };
@@ -332,6 +345,11 @@ impl<'a> Syncer<'a> {
                     }
                     // Never sent: the run is stopping. It stays queued, and no try is counted.
                     Err(ApiError::Stopped) => Ok(()),
+                    // Maintenance or a bad key: not this match's fault, so no try is counted.
+                    Err(e) if e.stops_round() => {
+                        give_up(Error::Api(e));
+                        Ok(())
+                    }
                     Err(e) => {
                         failed += 1;
                         failing_in_a_row = if e.is_transient() { failing_in_a_row + 1 } else { 0 };
@@ -342,9 +360,7 @@ impl<'a> Syncer<'a> {
                             )));
                         }
                         let recorded = store.record_failure(id, &e.to_string(), &now_text());
-                        if e.stops_round() {
-                            give_up(Error::Api(e));
-                        } else if matches!(recorded, Ok(runs) if runs == plan::STUCK_AFTER_ATTEMPTS) {
+                        if matches!(recorded, Ok(runs) if runs == plan::STUCK_AFTER_ATTEMPTS) {
                             self.out.status(&format!(
                                 "match {id}: {e}; it has now failed in {runs} runs, so it stays queued and is tried \
                                  once a day (see the dclisync_attempt table)",

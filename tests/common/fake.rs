@@ -114,7 +114,19 @@ pub enum FaultKind {
     Throttle36,
     /// The real answer, after an extra [`FakeOptions::slow_delay`].
     Slow,
+    // Not transient, so never drawn at random; only [`FakeBungie::fail_next`] answers with these.
+    /// HTTP 503 envelope with `ErrorCode` 5 `SystemDisabled`: Bungie's maintenance.
+    Maintenance,
+    /// HTTP 500 envelope with `ErrorCode` 1665 `DestinyPrivacyRestriction`.
+    Privacy,
+    /// HTTP 500 envelope with `ErrorCode` 1653 `DestinyPGCRNotFound`.
+    PgcrNotFound,
+    /// No answer for [`HANG_DELAY`]: a server that accepted the connection and went silent.
+    Hang,
 }
+
+/// How long a [`FaultKind::Hang`] keeps the client waiting: longer than any test's client timeout.
+pub const HANG_DELAY: Duration = Duration::from_secs(120);
 
 impl FaultKind {
     pub const ALL: [FaultKind; 10] = [
@@ -143,6 +155,10 @@ impl FaultKind {
             FaultKind::Unexpected1618 => "error-1618",
             FaultKind::Throttle36 => "throttle-36",
             FaultKind::Slow => "slow",
+            FaultKind::Maintenance => "maintenance-5",
+            FaultKind::Privacy => "privacy-1665",
+            FaultKind::PgcrNotFound => "pgcr-not-found-1653",
+            FaultKind::Hang => "hang",
         }
     }
 }
@@ -333,9 +349,11 @@ impl FakeBungie {
         state.fail_pgcrs_from = Some(state.pgcrs_served + k);
     }
 
-    /// Serve reports normally again.
+    /// Serve normally again: no failing reports, and no forced fault left from [`FakeBungie::fail_next`].
     pub fn heal(&self) {
-        self.shared.state().fail_pgcrs_from = None;
+        let mut state = self.shared.state();
+        state.fail_pgcrs_from = None;
+        state.forced.clear();
     }
 
     /// The next `n` requests whose `path?query` starts with `prefix` get fault `kind`, whatever
@@ -526,6 +544,14 @@ fn fault_reply(kind: FaultKind, options: &FakeOptions, answer: impl FnOnce(bool)
             );
         }
         FaultKind::Slow => return (answer(true), options.slow_delay),
+        FaultKind::Hang => return (answer(false), HANG_DELAY),
+        FaultKind::Maintenance => {
+            failure(503, 5, "SystemDisabled", "This system is temporarily disabled for maintenance.")
+        }
+        FaultKind::Privacy => {
+            failure(500, 1665, "DestinyPrivacyRestriction", "This user has chosen to keep their activity private.")
+        }
+        FaultKind::PgcrNotFound => failure(500, 1653, "DestinyPGCRNotFound", "The activity report could not be found."),
         FaultKind::Html500 => Reply::html(500, OUTAGE_PAGE),
         FaultKind::Html502 => Reply::html(502, GATEWAY_PAGE),
         FaultKind::Html503 => Reply::html(503, OUTAGE_PAGE),
@@ -1151,7 +1177,8 @@ mod tests {
         let path = pgcr_path(&fake, 0);
         let healthy = call_raw(&fake, "GET", &path, KEY, "");
         assert_eq!(healthy.status, 200);
-        for kind in FaultKind::ALL {
+        let answered = [FaultKind::Maintenance, FaultKind::Privacy, FaultKind::PgcrNotFound];
+        for kind in FaultKind::ALL.into_iter().chain(answered) {
             fake.fail_next(kind, 1, PGCR_PATH_PREFIX);
             let started = Instant::now();
             let answer = call_raw(&fake, "GET", &path, KEY, "");
@@ -1184,10 +1211,14 @@ mod tests {
                     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
                     assert_eq!(answer.body, healthy.body);
                 }
+                FaultKind::Maintenance => assert_eq!((answer.status, code), (503, Some(5))),
+                FaultKind::Privacy => assert_eq!((answer.status, code), (500, Some(1665))),
+                FaultKind::PgcrNotFound => assert_eq!((answer.status, code), (500, Some(1653))),
+                FaultKind::Hang => unreachable!("not in this loop"),
             }
             assert_eq!(fake.requests().last().unwrap().fault, Some(kind));
         }
-        assert_eq!(fake.faults_injected(), FaultKind::ALL.len());
+        assert_eq!(fake.faults_injected(), FaultKind::ALL.len() + answered.len());
         assert_eq!(fake.pgcrs_served(), 2, "the healthy and the slow answer");
 
         // Forced faults hit only their endpoint, as many times as asked.
