@@ -61,8 +61,12 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         let started = std::time::Instant::now();
         let round = syncer.sync_round(store, &players)?;
         if players.len() > 1 {
+            let refreshed = match round.refreshed {
+                0 => String::new(),
+                n => format!(", {n} early report(s) refreshed"),
+            };
             out.result(&format!(
-                "synced {} of {} players: {} new, {} left queued for retry ({:.1} s)",
+                "synced {} of {} players: {} new, {} left queued for retry{refreshed} ({:.1} s)",
                 round.players,
                 players.len(),
                 round.new,

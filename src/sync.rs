@@ -19,6 +19,7 @@ use crate::output::Output;
 use crate::pgcr::{self, MemberRow, PgcrRows};
 use crate::plan::{self, CharacterState, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
 use crate::player::class_of_type;
+use crate::refresh::{self, Refetched, ReportFetch};
 use crate::retry::{self, Jitter, Retry};
 use crate::signal::Stop;
 use crate::store::{Store, Stored};
@@ -56,6 +57,8 @@ pub struct PlayerSummary {
     pub new: usize,
     pub already_stored: usize,
     pub left_queued: usize,
+    /// Reports fetched too early, fetched once more and replaced because they changed.
+    pub refreshed: usize,
 }
 
 /// The outcome of a round over several players.
@@ -64,6 +67,7 @@ pub struct RoundSummary {
     pub players: usize,
     pub new: usize,
     pub left_queued: usize,
+    pub refreshed: usize,
     /// Players that could not be synced (each reported as it happened).
     pub failed_players: usize,
 }
@@ -114,11 +118,13 @@ impl<'a> Syncer<'a> {
                     round.players += 1;
                     round.new += s.new;
                     round.left_queued += s.left_queued;
+                    round.refreshed += s.refreshed;
                     self.out.result(&format!(
-                        "{label}: {} new, {} already stored, {} left queued for retry ({:.1} s)",
+                        "{label}: {} new, {} already stored, {} left queued for retry{} ({:.1} s)",
                         s.new,
                         s.already_stored,
                         s.left_queued,
+                        extras(&s),
                         started.elapsed().as_secs_f64()
                     ));
                 }
@@ -196,6 +202,7 @@ impl<'a> Syncer<'a> {
         summary.new += new;
         summary.already_stored += already;
         summary.left_queued += failed;
+        summary.refreshed = self.refetch_early_reports(store, &character_ids)?;
         self.stop.check()?;
         store.finish_player_sync(mid, &now_text())?;
         Ok(summary)
@@ -232,6 +239,41 @@ impl<'a> Syncer<'a> {
                 Ok(store.deleted_characters(mid)?)
             }
         }
+    }
+
+    /// Fetches once more the reports of these characters' matches that were fetched too early
+    /// and are due (SPEC §3), and replaces those that changed. Returns how many were replaced.
+    /// A report that fails now is tried again next round, unless Bungie.net says no for good.
+    fn refetch_early_reports(&self, store: &mut Store, characters: &[i64]) -> Result<usize, Error> {
+        let pending = store.pending_rechecks(characters)?;
+        let mut refreshed = 0;
+        for activity_id in refresh::due(&pending, unix_now()) {
+            self.stop.check()?;
+            let Some(before) = pending.iter().find(|p| p.activity_id == activity_id) else { continue };
+            let stored_members = if self.fix_data { store.member_ids()? } else { HashSet::new() };
+            match self.fetch_one(activity_id, &stored_members, &Mutex::new(HashMap::new())) {
+                Ok(rows) => match refresh::compare(before, &rows) {
+                    Refetched::Replace => {
+                        store.replace_pgcr(&rows, &ReportFetch::last(&rows, unix_now()))?;
+                        refreshed += 1;
+                    }
+                    Refetched::Same => store.finish_recheck(activity_id)?,
+                    Refetched::Worse => {
+                        log::info!("match {activity_id}: the second copy lists fewer players; kept the first");
+                        store.finish_recheck(activity_id)?;
+                    }
+                },
+                Err(e) if e.stops_round() => return Err(Error::Api(e)),
+                Err(e) if e.is_transient() => {
+                    self.out.status(&format!("match {activity_id}: {e}; will fetch it again next round"));
+                }
+                Err(e) => {
+                    self.out.status(&format!("match {activity_id}: {e}; keeping the copy stored earlier"));
+                    store.finish_recheck(activity_id)?;
+                }
+            }
+        }
+        Ok(refreshed)
     }
 
     /// Pages one character's history in one mode, newest first, until the core says stop, and
@@ -312,7 +354,9 @@ impl<'a> Syncer<'a> {
                 let outcome = match fetched {
                     Ok(rows) => {
                         failing_in_a_row = 0;
-                        store.store_pgcr(&rows).map(|s| match s {
+                        // Stored as it arrives, so the time of storing is the time of the fetch.
+                        let fetch = ReportFetch::first(&rows, unix_now());
+                        store.store_fetched_pgcr(&rows, &fetch).map(|s| match s {
                             Stored::New => new += 1,
                             Stored::AlreadyThere => already += 1,
                         })
@@ -383,6 +427,15 @@ impl<'a> Syncer<'a> {
             plan::repair_member(&mut rows, member_id, &cards);
         }
         Ok(rows)
+    }
+}
+
+/// The optional parts of a player's summary line.
+fn extras(s: &PlayerSummary) -> String {
+    if s.refreshed > 0 {
+        format!(", {} early report(s) refreshed", s.refreshed)
+    } else {
+        String::new()
     }
 }
 

@@ -2,6 +2,7 @@
 //! and the database it leaves on disk. Messages are matched case-insensitively on key words only.
 
 mod idle_and_deleted;
+mod late_reports;
 mod refusals;
 mod sync;
 mod sync_list;
