@@ -8,6 +8,7 @@ use crate::name::BungieName;
 use crate::output::Output;
 use crate::pgcr::MemberRow;
 use crate::player::{choose_card, choose_linked, Choice};
+use crate::rescan::RescanMode;
 use crate::signal::Stop;
 use crate::store::Store;
 use crate::sync::{display_name, now_text, Syncer};
@@ -19,7 +20,14 @@ const MAX_CLAN_PAGES: usize = 100;
 /// they happen and make the run end with exit code 1 after the other actions ran.
 pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
     let client = config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref()));
-    let syncer = client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data));
+    // The daemon rescans each player once a day by itself; --rescan (one-off runs only) now.
+    let rescan = match (config.daemon, config.rescan) {
+        (true, _) => RescanMode::Daily,
+        (false, true) => RescanMode::All,
+        (false, false) => RescanMode::Off,
+    };
+    let syncer =
+        client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan));
     // Failures already reported to the user; any makes the run end with exit code 1.
     let mut problems = 0;
 
@@ -61,12 +69,18 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         let started = std::time::Instant::now();
         let round = syncer.sync_round(store, &players)?;
         if players.len() > 1 {
-            let refreshed = match round.refreshed {
-                0 => String::new(),
-                n => format!(", {n} early report(s) refreshed"),
-            };
+            let mut extras = String::new();
+            if round.rescanned > 0 {
+                extras.push_str(&format!(
+                    ", rescans of {} found {} missed match(es)",
+                    round.rescanned, round.found_by_rescan
+                ));
+            }
+            if round.refreshed > 0 {
+                extras.push_str(&format!(", {} early report(s) refreshed", round.refreshed));
+            }
             out.result(&format!(
-                "synced {} of {} players: {} new, {} left queued for retry{refreshed} ({:.1} s)",
+                "synced {} of {} players: {} new, {} left queued for retry{extras} ({:.1} s)",
                 round.players,
                 players.len(),
                 round.new,

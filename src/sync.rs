@@ -20,6 +20,7 @@ use crate::pgcr::{self, MemberRow, PgcrRows};
 use crate::plan::{self, CharacterState, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
 use crate::player::class_of_type;
 use crate::refresh::{self, Refetched, ReportFetch};
+use crate::rescan::{self, LastRescan, RescanMode, WholeWalk};
 use crate::retry::{self, Jitter, Retry};
 use crate::signal::Stop;
 use crate::store::{Store, Stored};
@@ -48,6 +49,8 @@ pub struct Syncer<'a> {
     pub stop: &'a Stop,
     pub concurrency: usize,
     pub fix_data: bool,
+    /// Which players get their whole history walked.
+    pub rescan: RescanMode,
     jitter: Mutex<Jitter>,
 }
 
@@ -59,6 +62,10 @@ pub struct PlayerSummary {
     pub left_queued: usize,
     /// Reports fetched too early, fetched once more and replaced because they changed.
     pub refreshed: usize,
+    /// Whether the player's whole history was walked.
+    pub rescanned: bool,
+    /// Matches the whole walk queued that a plain sync would have missed.
+    pub found_by_rescan: usize,
 }
 
 /// The outcome of a round over several players.
@@ -68,6 +75,9 @@ pub struct RoundSummary {
     pub new: usize,
     pub left_queued: usize,
     pub refreshed: usize,
+    /// Players whose whole history was walked, and what those walks found.
+    pub rescanned: usize,
+    pub found_by_rescan: usize,
     /// Players that could not be synced (each reported as it happened).
     pub failed_players: usize,
 }
@@ -78,7 +88,21 @@ type Fetched = Result<PgcrRows, ApiError>;
 impl<'a> Syncer<'a> {
     pub fn new(client: &'a Client, out: &'a Output, stop: &'a Stop, concurrency: usize, fix_data: bool) -> Self {
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        Syncer { client, out, stop, concurrency: concurrency.max(1), fix_data, jitter: Mutex::new(Jitter::new(seed)) }
+        Syncer {
+            client,
+            out,
+            stop,
+            concurrency: concurrency.max(1),
+            fix_data,
+            rescan: RescanMode::Off,
+            jitter: Mutex::new(Jitter::new(seed)),
+        }
+    }
+
+    /// The same syncer, walking whole histories as `rescan` says.
+    pub fn with_rescan(mut self, rescan: RescanMode) -> Self {
+        self.rescan = rescan;
+        self
     }
 
     fn unit(&self) -> f64 {
@@ -109,16 +133,28 @@ impl<'a> Syncer<'a> {
     /// and the round goes on.
     pub fn sync_round(&self, store: &mut Store, players: &[MemberRow]) -> Result<RoundSummary, Error> {
         let mut round = RoundSummary::default();
+        let mut last_rescans = Vec::new();
+        if self.rescan == RescanMode::Daily {
+            for member in players {
+                last_rescans
+                    .push(LastRescan { member_id: member.member_id, at: store.rescanned_at(member.member_id)? });
+            }
+        } else {
+            last_rescans.extend(players.iter().map(|m| LastRescan { member_id: m.member_id, at: None }));
+        }
+        let rescans = rescan::rescans_due(self.rescan, &last_rescans, unix_now());
         for member in players {
             self.stop.check()?;
             let label = display_name(member);
             let started = Instant::now();
-            match self.sync_player(store, member, &label) {
+            match self.sync_player(store, member, &label, rescans.contains(&member.member_id)) {
                 Ok(s) => {
                     round.players += 1;
                     round.new += s.new;
                     round.left_queued += s.left_queued;
                     round.refreshed += s.refreshed;
+                    round.rescanned += usize::from(s.rescanned);
+                    round.found_by_rescan += s.found_by_rescan;
                     self.out.result(&format!(
                         "{label}: {} new, {} already stored, {} left queued for retry{} ({:.1} s)",
                         s.new,
@@ -139,7 +175,13 @@ impl<'a> Syncer<'a> {
         Ok(round)
     }
 
-    fn sync_player(&self, store: &mut Store, member: &MemberRow, label: &str) -> Result<PlayerSummary, Error> {
+    fn sync_player(
+        &self,
+        store: &mut Store,
+        member: &MemberRow,
+        label: &str,
+        rescan: bool,
+    ) -> Result<PlayerSummary, Error> {
         let (mtype, mid) = (member.platform_id, member.member_id);
         let profile = self.call("profile", || self.client.profile(mtype, mid))?;
         let data = profile.profile.and_then(|p| p.data).unwrap_or_default();
@@ -164,17 +206,24 @@ impl<'a> Syncer<'a> {
             characters.push((id, CharacterState::Deleted));
         }
 
-        let mut summary = PlayerSummary::default();
+        let mut summary = PlayerSummary { rescanned: rescan, ..PlayerSummary::default() };
         for (character_id, state) in &characters {
             let marker = store.history_marker(*character_id)?;
-            if !plan::needs_history(state, marker.as_deref()) {
+            // A rescan walks every character, idle or not.
+            if !rescan && !plan::needs_history(state, marker.as_deref()) {
                 continue;
             }
             let mut known = store.queued_ids(*character_id)?;
             let mut walk: Vec<i64> = Vec::new();
             for mode in HISTORY_MODES {
                 self.stop.check()?;
-                let new = self.scan_history(&current, *character_id, mode, &known)?;
+                let new = if rescan {
+                    let whole = self.scan_whole_history(&current, *character_id, mode, &known)?;
+                    summary.found_by_rescan += whole.missed;
+                    whole.new
+                } else {
+                    self.scan_history(&current, *character_id, mode, &known)?
+                };
                 known.extend(new.iter().copied());
                 walk.extend(new);
             }
@@ -205,6 +254,7 @@ impl<'a> Syncer<'a> {
         summary.refreshed = self.refetch_early_reports(store, &character_ids)?;
         self.stop.check()?;
         store.finish_player_sync(mid, &now_text())?;
+        store.record_rescan(mid, unix_now(), rescan)?;
         Ok(summary)
     }
 
@@ -309,6 +359,34 @@ impl<'a> Syncer<'a> {
             }
         }
         Ok(new)
+    }
+
+    /// Pages one character's history in one mode to its end (a rescan).
+    fn scan_whole_history(
+        &self,
+        member: &MemberRow,
+        character_id: i64,
+        mode: i64,
+        known: &HashSet<i64>,
+    ) -> Result<WholeWalk, Error> {
+        let mut walk = WholeWalk::default();
+        for page in 0..MAX_HISTORY_PAGES {
+            self.stop.check()?;
+            let result = self.call("activity history", || {
+                self.client.history_page(
+                    member.platform_id,
+                    member.member_id,
+                    character_id,
+                    mode,
+                    HISTORY_PAGE_SIZE,
+                    page,
+                )
+            })?;
+            if walk.page(&result, known) {
+                break;
+            }
+        }
+        Ok(walk)
     }
 
     /// Downloads reports on the worker pool and stores each as it arrives.
@@ -432,11 +510,14 @@ impl<'a> Syncer<'a> {
 
 /// The optional parts of a player's summary line.
 fn extras(s: &PlayerSummary) -> String {
-    if s.refreshed > 0 {
-        format!(", {} early report(s) refreshed", s.refreshed)
-    } else {
-        String::new()
+    let mut out = String::new();
+    if s.rescanned {
+        out.push_str(&format!(", rescan found {} missed match(es)", s.found_by_rescan));
     }
+    if s.refreshed > 0 {
+        out.push_str(&format!(", {} early report(s) refreshed", s.refreshed));
+    }
+    out
 }
 
 /// How a member is named in messages: the Bungie name, or the platform name, or the id.

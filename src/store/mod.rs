@@ -476,6 +476,29 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// When the player's whole history was last walked (Unix seconds), if ever.
+    pub fn rescanned_at(&self, member_id: i64) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT rescanned_at FROM dclisync_player WHERE member_id = ?1", [member_id], |r| r.get(0))
+                .optional()
+        })
+        .map(Option::flatten)
+    }
+
+    /// Records a finished sync's place in the rescan schedule: a whole-history walk at `now`
+    /// (`rescanned`), or else, for a player who has no schedule yet, its start.
+    pub fn record_rescan(&mut self, member_id: i64, now: i64, rescanned: bool) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO dclisync_player (member_id, rescanned_at) VALUES (?1, ?2)
+                 ON CONFLICT (member_id) DO UPDATE SET
+                   rescanned_at = CASE WHEN ?3 OR rescanned_at IS NULL THEN ?2 ELSE rescanned_at END",
+                params![member_id, now, rescanned],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Records a finished sync of a player: `sync.last_sync` when they are on the list, and
     /// dclisync's own last-success time.
     pub fn finish_player_sync(&mut self, member_id: i64, now: &str) -> Result<(), StoreError> {

@@ -4,5 +4,6 @@
 mod idle_and_deleted;
 mod late_reports;
 mod refusals;
+mod rescan;
 mod sync;
 mod sync_list;
