@@ -15,6 +15,7 @@ pub mod bungie;
 pub mod cli;
 pub mod error;
 pub mod fixups;
+pub mod listing;
 pub mod name;
 pub mod output;
 pub mod pgcr;

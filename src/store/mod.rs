@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+use crate::listing::{ListedCharacter, ListedPlayer};
 use crate::pgcr::{MemberRow, PgcrRows, PlayerRows, CLASS_UNKNOWN};
 use crate::plan::Queued;
 use crate::refresh::{PendingRecheck, ReportFetch};
@@ -202,6 +203,51 @@ impl Store {
                 Ok(TrackedPlayer { member: member_from_row(r)?, last_sync: r.get(5)?, activities: r.get(6)? })
             })?;
             rows.collect()
+        })
+    }
+
+    /// Everything `--list` shows of the players on the sync list, by Bungie name. A queued
+    /// activity is stuck once its download failed in `stuck_after` runs.
+    pub fn player_listing(&self, stuck_after: i64) -> Result<Vec<ListedPlayer>, StoreError> {
+        let players = self.tracked_players()?;
+        self.read(|conn| {
+            let mut queued = conn.prepare(
+                "SELECT COUNT(DISTINCT q.activity_id),
+                        COUNT(DISTINCT CASE WHEN a.attempts >= ?2 THEN q.activity_id END)
+                   FROM activity_queue q
+                   JOIN character c ON c.character_id = q.character
+                   LEFT JOIN dclisync_attempt a ON a.activity_id = q.activity_id
+                  WHERE c.member = ?1 AND q.synced = 0",
+            )?;
+            let mut characters = conn.prepare(
+                "SELECT c.character_id, c.class, COALESCE(d.deleted, 0)
+                   FROM character c LEFT JOIN dclisync_character d ON d.character_id = c.character_id
+                  WHERE c.member = ?1
+                  ORDER BY COALESCE(d.deleted, 0), c.character_id",
+            )?;
+            let mut out = Vec::with_capacity(players.len());
+            for p in players {
+                let id = p.member.member_id;
+                let (queued, stuck) = queued.query_row(params![id, stuck_after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let characters = characters
+                    .query_map([id], |r| {
+                        Ok(ListedCharacter {
+                            character_id: r.get(0)?,
+                            class: r.get(1)?,
+                            deleted: r.get::<_, i64>(2)? != 0,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push(ListedPlayer {
+                    member: p.member,
+                    last_sync: p.last_sync,
+                    stored: p.activities,
+                    queued,
+                    stuck,
+                    characters,
+                });
+            }
+            Ok(out)
         })
     }
 

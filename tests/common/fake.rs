@@ -78,6 +78,8 @@ struct State {
     early: HashMap<String, EarlyReport>,
     /// Instance ids left out of every history until revealed.
     hidden_from_history: std::collections::HashSet<String>,
+    /// Instance ids whose report is answered with 1653 (not available yet).
+    withheld: std::collections::HashSet<String>,
 }
 
 /// A report first served a little before its match is 15 minutes old, with players missing.
@@ -194,6 +196,12 @@ impl FakeBungie {
     /// List a hidden match in its histories again, where it belongs by time.
     pub fn reveal_in_history(&self, instance_id: &str) {
         self.shared.state().hidden_from_history.remove(instance_id);
+    }
+
+    /// Answer this match's report with ErrorCode 1653 (DestinyPGCRNotFound), as Bungie does for a
+    /// report it does not have (yet).
+    pub fn withhold_report(&self, instance_id: &str) {
+        self.shared.state().withheld.insert(instance_id.to_owned());
     }
 
     /// Serve reports normally again.
@@ -565,7 +573,7 @@ fn pgcr(shared: &Shared, instance_id: &str) -> Reply {
     if state.fail_pgcrs_from.is_some_and(|from| state.pgcrs_served >= from) {
         return Reply::Html(500, OUTAGE_PAGE);
     }
-    match shared.world.pgcr(instance_id) {
+    match shared.world.pgcr(instance_id).filter(|_| !state.withheld.contains(instance_id)) {
         Some(m) => {
             state.pgcrs_served += 1;
             let body = match state.early.get_mut(instance_id) {

@@ -3,6 +3,7 @@
 
 mod idle_and_deleted;
 mod late_reports;
+mod list;
 mod refusals;
 mod rescan;
 mod sync;
