@@ -67,9 +67,8 @@ pub struct Args {
     #[arg(short = 's', long = "sync", value_name = "NAME#CODE", num_args = 0.., value_parser = parse_name)]
     pub sync: Option<Vec<BungieName>>,
 
-    /// With --sync: walk every character's whole history in both modes and queue the matches a
-    /// plain sync missed (Bungie files some late or under the other mode). The daemon does this
-    /// by itself, once a day for each player
+    /// With --sync: walk every character's whole history and queue the matches a plain sync
+    /// missed (the daemon rescans each player once a day by itself)
     #[arg(long = "rescan", requires = "sync", conflicts_with = "daemon")]
     pub rescan: bool,
 

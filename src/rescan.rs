@@ -147,7 +147,9 @@ mod tests {
     fn a_whole_walk_queues_every_unknown_match_and_counts_those_a_plain_sync_missed() {
         let known: HashSet<i64> = [9, 5].into_iter().collect();
         let gambit = GAMBIT_PRIVATE_HASHES[0];
-        let cases: [(&str, Vec<(i64, i64)>, Vec<i64>, usize, usize); 6] = [
+        // (case, history page as (id, hash), queued, missed, gambit left out)
+        type Case = (&'static str, Vec<(i64, i64)>, Vec<i64>, usize, usize);
+        let cases: [Case; 6] = [
             ("nothing new", vec![(9, 1), (5, 1)], vec![], 0, 0),
             ("new on top only: a plain sync finds it too", vec![(10, 1), (9, 1), (5, 1)], vec![10], 0, 0),
             ("one inserted in the middle", vec![(10, 1), (9, 1), (7, 1), (5, 1)], vec![10, 7], 1, 0),
@@ -183,7 +185,9 @@ mod tests {
     fn the_rescan_plan() {
         let t = 100 * DAY;
         let two = [at(2, Some(t - DAY)), at(1, Some(t - DAY))];
-        let cases: Vec<(&str, RescanMode, Vec<LastRescan>, i64, Vec<i64>)> = vec![
+        // (case, mode, players, now, rescanned)
+        type Case = (&'static str, RescanMode, Vec<LastRescan>, i64, Vec<i64>);
+        let cases: Vec<Case> = vec![
             ("off", RescanMode::Off, two.to_vec(), t, vec![]),
             (
                 "--rescan: everyone, never rescanned or not",

@@ -296,12 +296,17 @@ impl<'a> Syncer<'a> {
     /// A report that fails now is tried again next round, unless Bungie.net says no for good.
     fn refetch_early_reports(&self, store: &mut Store, characters: &[i64]) -> Result<usize, Error> {
         let pending = store.pending_rechecks(characters)?;
+        let due = refresh::due(&pending, unix_now());
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let stored_members = if self.fix_data { store.member_ids()? } else { HashSet::new() };
+        let lookups = Mutex::new(HashMap::new());
         let mut refreshed = 0;
-        for activity_id in refresh::due(&pending, unix_now()) {
+        for activity_id in due {
             self.stop.check()?;
             let Some(before) = pending.iter().find(|p| p.activity_id == activity_id) else { continue };
-            let stored_members = if self.fix_data { store.member_ids()? } else { HashSet::new() };
-            match self.fetch_one(activity_id, &stored_members, &Mutex::new(HashMap::new())) {
+            match self.fetch_one(activity_id, &stored_members, &lookups) {
                 Ok(rows) => match refresh::compare(before, &rows) {
                     Refetched::Replace => {
                         store.replace_pgcr(&rows, &ReportFetch::last(&rows, unix_now()))?;
