@@ -26,7 +26,7 @@ const DEFAULT_HISTORY_COUNT: usize = 25;
 
 /// How long before its match is 15 minutes old an early report is first served: it is due for
 /// its second fetch this many seconds later (SPEC §3, reports fetched too early).
-pub const EARLY_REPORT_MARGIN_SECS: i64 = 3;
+pub const EARLY_REPORT_MARGIN_SECS: i64 = 5;
 /// How long after its end a match's report is complete (dclisync's `REPORT_SETTLE_SECS`).
 const REPORT_SETTLE_SECS: i64 = 15 * 60;
 
