@@ -7,11 +7,14 @@ use crate::bungie::envelope::ApiError;
 use crate::bungie::gate::Gate;
 use crate::cli::Config;
 use crate::error::Error;
+use crate::listing;
 use crate::lock::SyncLock;
 use crate::name::BungieName;
 use crate::output::Output;
 use crate::pgcr::MemberRow;
+use crate::plan::STUCK_AFTER_ATTEMPTS;
 use crate::player::{choose_card, choose_linked, Choice};
+use crate::rescan::RescanMode;
 use crate::signal::Stop;
 use crate::store::Store;
 use crate::sync::{display_name, now_text, Syncer};
@@ -22,10 +25,25 @@ const MAX_CLAN_PAGES: usize = 100;
 /// Runs every action the configuration asks for. Failures of single players are reported as
 /// they happen and make the run end with exit code 1 after the other actions ran.
 pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
+    // With --json, stdout carries the list alone; the other actions report on stderr.
+    let quiet;
+    let out = if config.json {
+        quiet = out.with_results_on_stderr();
+        &quiet
+    } else {
+        out
+    };
     let gate = Arc::new(Gate::new(config.max_rps, config.concurrency, stop.clone()));
     let client =
         config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref(), config.timeout, gate));
-    let syncer = client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data));
+    // The daemon rescans each player once a day by itself; --rescan (one-off runs only) now.
+    let rescan = match (config.daemon, config.rescan) {
+        (true, _) => RescanMode::Daily,
+        (false, true) => RescanMode::All,
+        (false, false) => RescanMode::Off,
+    };
+    let syncer =
+        client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan));
     // Failures already reported to the user; any makes the run end with exit code 1.
     let mut problems = 0;
 
@@ -69,8 +87,18 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         let started = std::time::Instant::now();
         let round = syncer.sync_round(store, &players)?;
         if players.len() > 1 {
+            let mut extras = String::new();
+            if round.rescanned > 0 {
+                extras.push_str(&format!(
+                    ", rescans of {} found {} missed match(es)",
+                    round.rescanned, round.found_by_rescan
+                ));
+            }
+            if round.refreshed > 0 {
+                extras.push_str(&format!(", {} early report(s) refreshed", round.refreshed));
+            }
             out.result(&format!(
-                "synced {} of {} players: {} new, {} left queued for retry ({:.1} s)",
+                "synced {} of {} players: {} new, {} left queued for retry{extras} ({:.1} s)",
                 round.players,
                 players.len(),
                 round.new,
@@ -81,7 +109,7 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         problems += round.failed_players;
     }
     if config.list {
-        list(store, out)?;
+        list(store, out, config.json)?;
     }
     match problems {
         0 => Ok(()),
@@ -189,24 +217,17 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
     Ok(())
 }
 
-/// Prints the sync list: name, platform, last sync, stored activities.
-fn list(store: &Store, out: &Output) -> Result<(), Error> {
-    let players = store.tracked_players()?;
-    if players.is_empty() {
+/// Prints the sync list: name, platform, last sync (local time), activities stored, queued and
+/// stuck, characters; as columns or as JSON.
+fn list(store: &Store, out: &Output, json: bool) -> Result<(), Error> {
+    let players = store.player_listing(STUCK_AFTER_ATTEMPTS)?;
+    let rows = listing::rows(&players, &jiff::tz::TimeZone::system());
+    if json {
+        out.data(&listing::json(&rows));
+    } else if rows.is_empty() {
         out.status("the sync list is empty: add players with --add NAME#CODE or --import-group GROUP");
-        return Ok(());
-    }
-    let names: Vec<String> = players.iter().map(|p| display_name(&p.member)).collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    for (player, name) in players.iter().zip(names) {
-        let pad = width - name.chars().count();
-        out.result(&format!(
-            "{name}{}  platform {}  last sync {}  {} activities",
-            " ".repeat(pad),
-            player.member.platform_id,
-            player.last_sync.as_deref().unwrap_or("never"),
-            player.activities
-        ));
+    } else {
+        out.result(&listing::table(&rows));
     }
     Ok(())
 }

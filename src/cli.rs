@@ -70,9 +70,19 @@ pub struct Args {
     #[arg(short = 's', long = "sync", value_name = "NAME#CODE", num_args = 0.., value_parser = parse_name)]
     pub sync: Option<Vec<BungieName>>,
 
-    /// Print the players on the sync list
+    /// With --sync: walk every character's whole history and queue the matches a plain sync
+    /// missed (the daemon rescans each player once a day by itself)
+    #[arg(long = "rescan", requires = "sync", conflicts_with = "daemon")]
+    pub rescan: bool,
+
+    /// Print the players on the sync list: name, platform, last sync, stored, queued and stuck
+    /// activities, characters
     #[arg(short = 'l', long = "list")]
     pub list: bool,
+
+    /// With --list: print the list as JSON on stdout (other actions' results go to stderr)
+    #[arg(long = "json", requires = "list")]
+    pub json: bool,
 
     /// With --sync: sync, sleep --interval, and repeat until stopped
     #[arg(short = 'd', long = "daemon", requires = "sync")]
@@ -132,7 +142,11 @@ pub struct Config {
     pub add: Vec<BungieName>,
     pub remove: Vec<BungieName>,
     pub sync: Option<Vec<BungieName>>,
+    /// With `sync`: walk every character's whole history.
+    pub rescan: bool,
     pub list: bool,
+    /// With `list`: print it as JSON.
+    pub json: bool,
     pub daemon: bool,
     pub interval: Duration,
     pub concurrency: usize,
@@ -192,7 +206,9 @@ pub fn config(
         add: args.add,
         remove: args.remove,
         sync: args.sync,
+        rescan: args.rescan,
         list: args.list,
+        json: args.json,
         daemon: args.daemon,
         interval: Duration::from_secs(args.interval),
         concurrency: args.concurrency,
@@ -237,6 +253,11 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.interval, Duration::from_secs(60));
         assert_eq!((c.concurrency, c.max_rps), (DEFAULT_CONCURRENCY, Some(DEFAULT_MAX_RPS)));
+        assert!(!c.rescan && !c.json);
+        let c =
+            config(parse(&["-k", "key", "-s", "a#1", "--rescan", "-l", "--json", "-D", "/d"]).unwrap(), no_env, None)
+                .unwrap();
+        assert!(c.rescan && c.json);
     }
 
     #[test]
@@ -261,6 +282,10 @@ mod tests {
             (&["-s", "--concurrency", "0"], "0"),
             (&["-s", "--concurrency", "65"], "65"),
             (&["-s", "--timeout", "0"], "0"),
+            (&["--rescan"], "--sync"),
+            (&["-s", "-d", "--rescan"], "--daemon"),
+            (&["--json"], "--list"),
+            (&["-s", "--json"], "--list"),
         ];
         for (argv, needle) in cases {
             let err = parse(argv).expect_err(&format!("{argv:?}"));

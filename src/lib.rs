@@ -4,10 +4,11 @@
 //! The crate is a functional core with a thin imperative shell. The core modules decide and never
 //! touch the network, the disk or the clock: [`name`] (Bungie names), [`time`] (RFC 3339 text),
 //! [`bungie::model`] and [`bungie::envelope`] (what Bungie answered), [`pgcr`] (a match report as
-//! database rows), [`fixups`] (mode repairs), [`plan`] (what a sync must fetch) and [`cli`] (the
-//! validated configuration). The shell acts on their decisions: [`bungie::client`] speaks HTTP,
-//! [`store`] owns every SQL statement, [`sync`] and [`actions`] run the user's actions, and
-//! [`output`] writes to the terminal.
+//! database rows), [`fixups`] (mode repairs), [`plan`] (what a sync must fetch), [`refresh`]
+//! (reports fetched too early), [`rescan`] (whole-history walks) and [`cli`] (the validated
+//! configuration). The shell acts on their decisions: [`bungie::client`] speaks HTTP, [`store`]
+//! owns every SQL statement, [`sync`] and [`actions`] run the user's actions, and [`output`]
+//! writes to the terminal.
 
 pub mod actions;
 pub mod bungie;
@@ -15,12 +16,15 @@ pub mod cli;
 pub mod error;
 pub mod fixups;
 pub mod limiter;
+pub mod listing;
 pub mod lock;
 pub mod name;
 pub mod output;
 pub mod pgcr;
 pub mod plan;
 pub mod player;
+pub mod refresh;
+pub mod rescan;
 pub mod retry;
 pub mod signal;
 pub mod store;

@@ -14,6 +14,8 @@ const BAR_TICK: Duration = Duration::from_millis(200);
 #[derive(Clone)]
 pub struct Output {
     multi: Option<MultiProgress>,
+    /// Result lines go to stderr: stdout carries data for a script (`--list --json`).
+    results_on_stderr: bool,
 }
 
 impl Output {
@@ -21,7 +23,12 @@ impl Output {
     pub fn new(bars_wanted: bool) -> Output {
         let multi = (bars_wanted && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Output { multi }
+        Output { multi, results_on_stderr: false }
+    }
+
+    /// The same output with result lines on stderr, leaving stdout to [`Output::data`].
+    pub fn with_results_on_stderr(&self) -> Output {
+        Output { results_on_stderr: true, ..self.clone() }
     }
 
     /// A progress bar for `total` items, or a hidden one when bars are off.
@@ -42,10 +49,18 @@ impl Output {
         bar
     }
 
-    /// A result line on stdout.
+    /// A result line on stdout (on stderr when stdout carries data).
     pub fn result(&self, line: &str) {
+        if self.results_on_stderr {
+            return self.status(line);
+        }
+        self.data(line);
+    }
+
+    /// Data for scripts on stdout, always.
+    pub fn data(&self, text: &str) {
         self.around_bars(|| {
-            let _ = writeln!(std::io::stdout().lock(), "{line}");
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
         });
     }
 

@@ -41,14 +41,18 @@ pub enum CharacterState {
 }
 
 /// Whether a character's history must be walked, given the marker of its last complete walk.
-/// Never skips on doubt: no marker, no date, or dates that do not compare mean walk.
+/// Never skips on doubt: no marker, no date, or dates that do not compare mean walk. A deleted
+/// character is walked once more after it is found deleted: it may have played after its last
+/// walk as a live character and before it was deleted.
 pub fn needs_history(state: &CharacterState, marker: Option<&str>) -> bool {
     let Some(marker) = marker else { return true };
     match state {
-        CharacterState::Deleted => false,
+        CharacterState::Deleted => marker != DELETED_MARKER,
         CharacterState::Live { last_played: None } => true,
+        // Any other date than the one walked means walk: later is a new play, earlier is a clock
+        // or a server that went back, which is doubt.
         CharacterState::Live { last_played: Some(played) } => match (parse_rfc3339(played), parse_rfc3339(marker)) {
-            (Some(played), Some(walked)) => played > walked,
+            (Some(played), Some(walked)) => played != walked,
             _ => played != marker,
         },
     }
@@ -373,15 +377,16 @@ mod tests {
         let t1 = "2024-05-01T12:30:00Z";
         let cases = [
             ("never walked", live(Some(t0)), None, true),
+            ("new character (no marker, no date)", live(None), None, true),
             ("not played since", live(Some(t0)), Some(t0), false),
             ("played since", live(Some(t1)), Some(t0), true),
-            ("profile date older than the marker (clock skew)", live(Some(t0)), Some(t1), false),
+            ("profile date older than the marker (Bungie's clock went back)", live(Some(t0)), Some(t1), true),
             ("missing date", live(None), Some(t0), true),
             ("unreadable dates that differ", live(Some("soon")), Some(t0), true),
             ("unreadable dates that match", live(Some("soon")), Some("soon"), false),
             ("same instant written differently", live(Some("2024-05-01T10:00:00+00:00")), Some(t0), false),
             ("deleted, walked once", CharacterState::Deleted, Some(DELETED_MARKER), false),
-            ("deleted, walked while live", CharacterState::Deleted, Some(t0), false),
+            ("deleted, walked while live: may have played since", CharacterState::Deleted, Some(t0), true),
             ("deleted, never walked", CharacterState::Deleted, None, true),
         ];
         for (name, state, marker, expected) in cases {
@@ -395,6 +400,7 @@ mod tests {
         let at = parse_rfc3339(played).unwrap();
         let live = CharacterState::Live { last_played: Some(played.to_string()) };
         assert_eq!(marker_after_walk(&live, at + 60), None, "a play minutes ago may not be listed yet");
+        assert_eq!(marker_after_walk(&live, at - 3600), None, "clock skew: our clock behind Bungie's means walk again");
         assert_eq!(marker_after_walk(&live, at + HISTORY_SETTLE_SECS), Some(played.to_string()));
         assert_eq!(marker_after_walk(&CharacterState::Live { last_played: None }, at), None);
         assert_eq!(marker_after_walk(&CharacterState::Deleted, at), Some(DELETED_MARKER.to_string()));
@@ -420,6 +426,31 @@ mod tests {
                 let later = CharacterState::Live { last_played: Some(crate::time::format_utc(walked_at - played_before + played_after)) };
                 prop_assert!(needs_history(&later, Some(&marker)));
                 prop_assert!(!needs_history(&state, Some(&marker)));
+            }
+        }
+
+        /// The skip rule never skips a character whose newest match is not stored: a character
+        /// plays matches (the profile's `dateLastPlayed` moves at each match's end) that Bungie
+        /// lists in its history up to [`HISTORY_SETTLE_SECS`] later; a walk at `walked_at`
+        /// queues what is listed then. Whatever it missed, a later round must walk again.
+        #[test]
+        fn never_skips_a_character_whose_newest_match_is_not_queued(
+            ends in prop::collection::vec((0i64..10_000, 0i64..HISTORY_SETTLE_SECS), 1..8),
+            walked_at in 0i64..12_000,
+            later in 0i64..12_000,
+        ) {
+            let date_at = |t: i64| ends.iter().map(|(end, _)| *end).filter(|end| *end <= t).max().map(crate::time::format_utc);
+            let missed = ends.iter().any(|(end, lag)| end + lag > walked_at);
+            let state_then = CharacterState::Live { last_played: date_at(walked_at) };
+            let marker = marker_after_walk(&state_then, walked_at);
+            let now = walked_at + later;
+            let played_since = ends.iter().any(|(end, _)| *end > walked_at && *end <= now);
+            let state_now = CharacterState::Live { last_played: date_at(now) };
+            // A match it missed that has ended by now is one the next round must look for.
+            let due = ends.iter().any(|(end, lag)| end + lag > walked_at && *end <= now);
+            if missed && due {
+                prop_assert!(needs_history(&state_now, marker.as_deref()),
+                    "skipped: marker {:?}, profile {:?}, played since {}", marker, state_now, played_since);
             }
         }
 

@@ -19,6 +19,8 @@ use crate::output::Output;
 use crate::pgcr::{self, MemberRow, PgcrRows};
 use crate::plan::{self, CharacterState, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
 use crate::player::class_of_type;
+use crate::refresh::{self, Refetched, ReportFetch};
+use crate::rescan::{self, LastRescan, RescanMode, WholeWalk};
 use crate::retry::{self, Jitter};
 use crate::signal::Stop;
 use crate::store::{Store, Stored};
@@ -47,6 +49,8 @@ pub struct Syncer<'a> {
     pub stop: &'a Stop,
     pub concurrency: usize,
     pub fix_data: bool,
+    /// Which players get their whole history walked.
+    pub rescan: RescanMode,
     jitter: Mutex<Jitter>,
 }
 
@@ -58,6 +62,12 @@ pub struct PlayerSummary {
     pub left_queued: usize,
     /// Queued activities that failed in many runs and wait for their daily try.
     pub stuck: usize,
+    /// Reports fetched too early, fetched once more and replaced because they changed.
+    pub refreshed: usize,
+    /// Whether the player's whole history was walked.
+    pub rescanned: bool,
+    /// Matches the whole walk queued that a plain sync would have missed.
+    pub found_by_rescan: usize,
 }
 
 /// The outcome of a round over several players.
@@ -67,6 +77,10 @@ pub struct RoundSummary {
     pub new: usize,
     pub left_queued: usize,
     pub stuck: usize,
+    pub refreshed: usize,
+    /// Players whose whole history was walked, and what those walks found.
+    pub rescanned: usize,
+    pub found_by_rescan: usize,
     /// Players that could not be synced (each reported as it happened).
     pub failed_players: usize,
 }
@@ -77,7 +91,21 @@ type Fetched = Result<PgcrRows, ApiError>;
 impl<'a> Syncer<'a> {
     pub fn new(client: &'a Client, out: &'a Output, stop: &'a Stop, concurrency: usize, fix_data: bool) -> Self {
         let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        Syncer { client, out, stop, concurrency: concurrency.max(1), fix_data, jitter: Mutex::new(Jitter::new(seed)) }
+        Syncer {
+            client,
+            out,
+            stop,
+            concurrency: concurrency.max(1),
+            fix_data,
+            rescan: RescanMode::Off,
+            jitter: Mutex::new(Jitter::new(seed)),
+        }
+    }
+
+    /// The same syncer, walking whole histories as `rescan` says.
+    pub fn with_rescan(mut self, rescan: RescanMode) -> Self {
+        self.rescan = rescan;
+        self
     }
 
     fn unit(&self) -> f64 {
@@ -108,28 +136,35 @@ impl<'a> Syncer<'a> {
     /// and the round goes on.
     pub fn sync_round(&self, store: &mut Store, players: &[MemberRow]) -> Result<RoundSummary, Error> {
         let mut round = RoundSummary::default();
+        let mut last_rescans = Vec::new();
+        if self.rescan == RescanMode::Daily {
+            for member in players {
+                last_rescans
+                    .push(LastRescan { member_id: member.member_id, at: store.rescanned_at(member.member_id)? });
+            }
+        } else {
+            last_rescans.extend(players.iter().map(|m| LastRescan { member_id: m.member_id, at: None }));
+        }
+        let rescans = rescan::rescans_due(self.rescan, &last_rescans, unix_now());
         for member in players {
             self.stop.check()?;
             let label = display_name(member);
             let started = Instant::now();
-            match self.sync_player(store, member, &label) {
+            match self.sync_player(store, member, &label, rescans.contains(&member.member_id)) {
                 Ok(s) => {
                     round.players += 1;
                     round.new += s.new;
                     round.left_queued += s.left_queued;
                     round.stuck += s.stuck;
-                    let stuck = match s.stuck {
-                        0 => String::new(),
-                        n => format!(
-                            ", {n} stuck (failed in {} runs or more; tried once a day)",
-                            plan::STUCK_AFTER_ATTEMPTS
-                        ),
-                    };
+                    round.refreshed += s.refreshed;
+                    round.rescanned += usize::from(s.rescanned);
+                    round.found_by_rescan += s.found_by_rescan;
                     self.out.result(&format!(
-                        "{label}: {} new, {} already stored, {} left queued for retry{stuck} ({:.1} s)",
+                        "{label}: {} new, {} already stored, {} left queued for retry{} ({:.1} s)",
                         s.new,
                         s.already_stored,
                         s.left_queued,
+                        extras(&s),
                         started.elapsed().as_secs_f64()
                     ));
                 }
@@ -157,7 +192,13 @@ impl<'a> Syncer<'a> {
         Ok(round)
     }
 
-    fn sync_player(&self, store: &mut Store, member: &MemberRow, label: &str) -> Result<PlayerSummary, Error> {
+    fn sync_player(
+        &self,
+        store: &mut Store,
+        member: &MemberRow,
+        label: &str,
+        rescan: bool,
+    ) -> Result<PlayerSummary, Error> {
         let (mtype, mid) = (member.platform_id, member.member_id);
         let profile = self.call("profile", || self.client.profile(mtype, mid))?;
         let data = profile.profile.and_then(|p| p.data).unwrap_or_default();
@@ -182,17 +223,24 @@ impl<'a> Syncer<'a> {
             characters.push((id, CharacterState::Deleted));
         }
 
-        let mut summary = PlayerSummary::default();
+        let mut summary = PlayerSummary { rescanned: rescan, ..PlayerSummary::default() };
         for (character_id, state) in &characters {
             let marker = store.history_marker(*character_id)?;
-            if !plan::needs_history(state, marker.as_deref()) {
+            // A rescan walks every character, idle or not.
+            if !rescan && !plan::needs_history(state, marker.as_deref()) {
                 continue;
             }
             let mut known = store.queued_ids(*character_id)?;
             let mut walk: Vec<i64> = Vec::new();
             for mode in HISTORY_MODES {
                 self.stop.check()?;
-                let new = self.scan_history(&current, *character_id, mode, &known)?;
+                let new = if rescan {
+                    let whole = self.scan_whole_history(&current, *character_id, mode, &known)?;
+                    summary.found_by_rescan += whole.missed;
+                    whole.new
+                } else {
+                    self.scan_history(&current, *character_id, mode, &known)?
+                };
                 known.extend(new.iter().copied());
                 walk.extend(new);
             }
@@ -222,8 +270,10 @@ impl<'a> Syncer<'a> {
         summary.new += new;
         summary.already_stored += already;
         summary.left_queued += failed;
+        summary.refreshed = self.refetch_early_reports(store, &character_ids)?;
         self.stop.check()?;
         store.finish_player_sync(mid, &now_text())?;
+        store.record_rescan(mid, unix_now(), rescan)?;
         Ok(summary)
     }
 
@@ -260,6 +310,46 @@ impl<'a> Syncer<'a> {
         }
     }
 
+    /// Fetches once more the reports of these characters' matches that were fetched too early
+    /// and are due (SPEC §3), and replaces those that changed. Returns how many were replaced.
+    /// A report that fails now is tried again next round, unless Bungie.net says no for good.
+    fn refetch_early_reports(&self, store: &mut Store, characters: &[i64]) -> Result<usize, Error> {
+        let pending = store.pending_rechecks(characters)?;
+        let due = refresh::due(&pending, unix_now());
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let stored_members = if self.fix_data { store.member_ids()? } else { HashSet::new() };
+        let lookups = Mutex::new(HashMap::new());
+        let mut refreshed = 0;
+        for activity_id in due {
+            self.stop.check()?;
+            let Some(before) = pending.iter().find(|p| p.activity_id == activity_id) else { continue };
+            match self.fetch_one(activity_id, &stored_members, &lookups) {
+                Ok(rows) => match refresh::compare(before, &rows) {
+                    Refetched::Replace => {
+                        store.replace_pgcr(&rows, &ReportFetch::last(&rows, unix_now()))?;
+                        refreshed += 1;
+                    }
+                    Refetched::Same => store.finish_recheck(activity_id)?,
+                    Refetched::Worse => {
+                        log::info!("match {activity_id}: the second copy lists fewer players; kept the first");
+                        store.finish_recheck(activity_id)?;
+                    }
+                },
+                Err(e) if e.stops_round() => return Err(Error::Api(e)),
+                Err(e) if e.is_transient() => {
+                    self.out.status(&format!("match {activity_id}: {e}; will fetch it again next round"));
+                }
+                Err(e) => {
+                    self.out.status(&format!("match {activity_id}: {e}; keeping the copy stored earlier"));
+                    store.finish_recheck(activity_id)?;
+                }
+            }
+        }
+        Ok(refreshed)
+    }
+
     /// Pages one character's history in one mode, newest first, until the core says stop, and
     /// returns the instance ids to queue.
     fn scan_history(
@@ -293,6 +383,34 @@ impl<'a> Syncer<'a> {
             }
         }
         Ok(new)
+    }
+
+    /// Pages one character's history in one mode to its end (a rescan).
+    fn scan_whole_history(
+        &self,
+        member: &MemberRow,
+        character_id: i64,
+        mode: i64,
+        known: &HashSet<i64>,
+    ) -> Result<WholeWalk, Error> {
+        let mut walk = WholeWalk::default();
+        for page in 0..MAX_HISTORY_PAGES {
+            self.stop.check()?;
+            let result = self.call("activity history", || {
+                self.client.history_page(
+                    member.platform_id,
+                    member.member_id,
+                    character_id,
+                    mode,
+                    HISTORY_PAGE_SIZE,
+                    page,
+                )
+            })?;
+            if walk.page(&result, known) {
+                break;
+            }
+        }
+        Ok(walk)
     }
 
     /// Downloads reports on the worker pool and stores each as it arrives.
@@ -338,7 +456,9 @@ impl<'a> Syncer<'a> {
                 let outcome = match fetched {
                     Ok(rows) => {
                         failing_in_a_row = 0;
-                        store.store_pgcr(&rows).map(|s| match s {
+                        // Stored as it arrives, so the time of storing is the time of the fetch.
+                        let fetch = ReportFetch::first(&rows, unix_now());
+                        store.store_fetched_pgcr(&rows, &fetch).map(|s| match s {
                             Stored::New => new += 1,
                             Stored::AlreadyThere => already += 1,
                         })
@@ -420,6 +540,25 @@ impl<'a> Syncer<'a> {
         }
         Ok(rows)
     }
+}
+
+/// The optional parts of a player's summary line.
+fn extras(s: &PlayerSummary) -> String {
+    let mut out = String::new();
+    if s.rescanned {
+        out.push_str(&format!(", rescan found {} missed match(es)", s.found_by_rescan));
+    }
+    if s.refreshed > 0 {
+        out.push_str(&format!(", {} early report(s) refreshed", s.refreshed));
+    }
+    if s.stuck > 0 {
+        out.push_str(&format!(
+            ", {} stuck (failed in {} runs or more; tried once a day)",
+            s.stuck,
+            plan::STUCK_AFTER_ATTEMPTS
+        ));
+    }
+    out
 }
 
 /// How a member is named in messages: the Bungie name, or the platform name, or the id.

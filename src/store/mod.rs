@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+use crate::listing::{ListedCharacter, ListedPlayer};
 use crate::pgcr::{MemberRow, PgcrRows, PlayerRows, CLASS_UNKNOWN};
 use crate::plan::{Failures, Queued};
+use crate::refresh::{PendingRecheck, ReportFetch};
 
 /// The database file name the dcli tools share.
 pub const DB_FILE_NAME: &str = "dcli.sqlite3";
@@ -28,7 +30,8 @@ const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 const DCLI_SCHEMA: &str = include_str!("dcli_schema_v10.sql");
 /// dclisync's own migrations, applied in order; `user_version` counts those applied.
 /// Append new files; never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_dclisync_base.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_dclisync_base.sql"), include_str!("migrations/0002_reports_and_rescans.sql")];
 
 /// Why the store could not be opened or used.
 #[derive(Debug)]
@@ -200,6 +203,51 @@ impl Store {
                 Ok(TrackedPlayer { member: member_from_row(r)?, last_sync: r.get(5)?, activities: r.get(6)? })
             })?;
             rows.collect()
+        })
+    }
+
+    /// Everything `--list` shows of the players on the sync list, by Bungie name. A queued
+    /// activity is stuck once its download failed in `stuck_after` runs.
+    pub fn player_listing(&self, stuck_after: i64) -> Result<Vec<ListedPlayer>, StoreError> {
+        let players = self.tracked_players()?;
+        self.read(|conn| {
+            let mut queued = conn.prepare(
+                "SELECT COUNT(DISTINCT q.activity_id),
+                        COUNT(DISTINCT CASE WHEN a.attempts >= ?2 THEN q.activity_id END)
+                   FROM activity_queue q
+                   JOIN character c ON c.character_id = q.character
+                   LEFT JOIN dclisync_attempt a ON a.activity_id = q.activity_id
+                  WHERE c.member = ?1 AND q.synced = 0",
+            )?;
+            let mut characters = conn.prepare(
+                "SELECT c.character_id, c.class, COALESCE(d.deleted, 0)
+                   FROM character c LEFT JOIN dclisync_character d ON d.character_id = c.character_id
+                  WHERE c.member = ?1
+                  ORDER BY COALESCE(d.deleted, 0), c.character_id",
+            )?;
+            let mut out = Vec::with_capacity(players.len());
+            for p in players {
+                let id = p.member.member_id;
+                let (queued, stuck) = queued.query_row(params![id, stuck_after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let characters = characters
+                    .query_map([id], |r| {
+                        Ok(ListedCharacter {
+                            character_id: r.get(0)?,
+                            class: r.get(1)?,
+                            deleted: r.get::<_, i64>(2)? != 0,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push(ListedPlayer {
+                    member: p.member,
+                    last_sync: p.last_sync,
+                    stored: p.activities,
+                    queued,
+                    stuck,
+                    characters,
+                });
+            }
+            Ok(out)
         })
     }
 
@@ -392,6 +440,67 @@ impl Store {
         })
     }
 
+    /// Stores one report fetched as `fetch` says, marks its queue rows synced, and remembers the
+    /// fetch (for a report fetched too early, when to fetch it once more), in one transaction.
+    pub fn store_fetched_pgcr(&mut self, rows: &PgcrRows, fetch: &ReportFetch) -> Result<Stored, StoreError> {
+        self.write(|tx| {
+            let outcome = store_pgcr_tx(tx, rows)?;
+            mark_synced_tx(tx, rows.activity.activity_id)?;
+            // A report stored by another run keeps the record of that run's fetch.
+            if outcome == Stored::New {
+                record_fetch_tx(tx, rows.activity.activity_id, fetch)?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    /// Reports of matches these characters played that wait for their second fetch.
+    pub fn pending_rechecks(&self, characters: &[i64]) -> Result<Vec<PendingRecheck>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT r.activity_id, r.recheck_at, r.digest, r.characters
+                   FROM dclisync_report r JOIN activity_queue q ON q.activity_id = r.activity_id
+                  WHERE q.character = ?1 AND r.recheck_at IS NOT NULL",
+            )?;
+            let mut out = Vec::new();
+            for &c in characters {
+                let rows = stmt.query_map([c], |r| {
+                    Ok(PendingRecheck {
+                        activity_id: r.get(0)?,
+                        recheck_at: r.get(1)?,
+                        digest: r.get(2)?,
+                        characters: r.get(3)?,
+                    })
+                })?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Replaces every stored row of a report with a newer copy, in one transaction: the activity
+    /// and everything that hangs off it (modes, teams, stats, weapons, medals) go, the new rows
+    /// come, and the fetch is remembered.
+    pub fn replace_pgcr(&mut self, rows: &PgcrRows, fetch: &ReportFetch) -> Result<(), StoreError> {
+        self.write(|tx| {
+            // The dcli schema cascades from the activity to every row that belongs to it.
+            tx.execute("DELETE FROM activity WHERE activity_id = ?1", [rows.activity.activity_id])?;
+            store_pgcr_tx(tx, rows)?;
+            mark_synced_tx(tx, rows.activity.activity_id)?;
+            record_fetch_tx(tx, rows.activity.activity_id, fetch)
+        })
+    }
+
+    /// Ends a report's wait for a second fetch, keeping the stored rows.
+    pub fn finish_recheck(&mut self, activity_id: i64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("UPDATE dclisync_report SET recheck_at = NULL WHERE activity_id = ?1", [activity_id])?;
+            Ok(())
+        })
+    }
+
     /// Marks an activity's queue rows synced (its report is stored already).
     pub fn mark_synced(&mut self, activity_id: i64) -> Result<(), StoreError> {
         self.write(|tx| {
@@ -432,6 +541,29 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))
+    }
+
+    /// When the player's whole history was last walked (Unix seconds), if ever.
+    pub fn rescanned_at(&self, member_id: i64) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT rescanned_at FROM dclisync_player WHERE member_id = ?1", [member_id], |r| r.get(0))
+                .optional()
+        })
+        .map(Option::flatten)
+    }
+
+    /// Records a finished sync's place in the rescan schedule: a whole-history walk at `now`
+    /// (`rescanned`), or else, for a player who has no schedule yet, its start.
+    pub fn record_rescan(&mut self, member_id: i64, now: i64, rescanned: bool) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO dclisync_player (member_id, rescanned_at) VALUES (?1, ?2)
+                 ON CONFLICT (member_id) DO UPDATE SET
+                   rescanned_at = CASE WHEN ?3 OR rescanned_at IS NULL THEN ?2 ELSE rescanned_at END",
+                params![member_id, now, rescanned],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a finished sync of a player: `sync.last_sync` when they are on the list, and
@@ -566,6 +698,17 @@ fn upsert_character_tx(tx: &Transaction<'_>, character_id: i64, member_id: i64, 
            class = CASE WHEN excluded.class != 255 THEN excluded.class ELSE class END",
     )?
     .execute(params![character_id, member_id, class])?;
+    Ok(())
+}
+
+fn record_fetch_tx(tx: &Transaction<'_>, activity_id: i64, fetch: &ReportFetch) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO dclisync_report (activity_id, fetched_at, recheck_at, digest, characters)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (activity_id) DO UPDATE SET
+           fetched_at = ?2, recheck_at = ?3, digest = ?4, characters = ?5",
+    )?
+    .execute(params![activity_id, fetch.fetched_at, fetch.recheck_at, fetch.digest, fetch.characters])?;
     Ok(())
 }
 
@@ -721,6 +864,93 @@ mod tests {
         let applied: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
         assert_eq!(applied, MIGRATIONS.len() as i64);
         assert_eq!(count(&store, "activity"), 1, "reopening keeps the data");
+    }
+
+    #[test]
+    fn a_database_of_the_previous_release_upgrades_in_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DB_FILE_NAME);
+        let rows = sample_rows();
+        {
+            // What the previous release left: the dcli schema, migration 0001, user_version 1.
+            let conn = Connection::open(&path).expect("create");
+            conn.execute_batch(DCLI_SCHEMA).expect("dcli schema");
+            conn.execute_batch(MIGRATIONS[0]).expect("migration 0001");
+            conn.pragma_update(None, "user_version", 1).expect("user_version");
+            conn.execute(
+                "INSERT INTO member (member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code)
+                 VALUES (1, 3, 'old', 'Old', '0001')",
+                [],
+            )
+            .expect("a member");
+            conn.execute("INSERT INTO sync (member, last_sync) VALUES (1, '2023-01-01T00:00:00+00:00')", [])
+                .expect("on the list");
+            conn.execute(
+                "INSERT INTO dclisync_player (member_id, last_success, account_checked_at)
+                 VALUES (1, '2023-01-02T00:00:00+00:00', 1672617600)",
+                [],
+            )
+            .expect("synced once");
+        }
+        let mut store = Store::open(dir.path()).expect("a user_version 1 database opens");
+        let applied: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
+        assert_eq!(applied, 2);
+        assert_eq!(store.account_checked_at(1).expect("read"), Some(1_672_617_600), "dclisync_player kept");
+        let players = store.tracked_players().expect("list");
+        assert_eq!(players[0].last_sync.as_deref(), Some("2023-01-02T00:00:00+00:00"));
+        let rescanned: Option<i64> = store
+            .conn
+            .query_row("SELECT rescanned_at FROM dclisync_player WHERE member_id = 1", [], |r| r.get(0))
+            .expect("the new column");
+        assert_eq!(rescanned, None);
+        let fetch = ReportFetch::first(&rows, 0);
+        assert_eq!(store.store_fetched_pgcr(&rows, &fetch).expect("store"), Stored::New);
+        assert_eq!(count(&store, "dclisync_report"), 1);
+        drop(store);
+        let store = Store::open(dir.path()).expect("opens again");
+        let applied: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
+        assert_eq!(applied, 2, "no migration runs twice");
+    }
+
+    #[test]
+    fn an_early_report_is_replaced_whole_by_its_second_copy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(dir.path()).expect("new database");
+        let complete = sample_rows();
+        let id = complete.activity.activity_id;
+        let mut early = complete.clone();
+        early.players.truncate(2);
+        early.teams.clear();
+        let queued = early.players[0].character.clone();
+        store.record_profile(&early.players[0].member, &[(queued.character_id, queued.class)]).expect("profile");
+        store.enqueue_walk(queued.member_id, queued.character_id, &[id], None).expect("queue");
+
+        // Fetched as the match ended: due again 15 minutes after its end.
+        let end = crate::refresh::match_end(&early).expect("a period");
+        let fetch = ReportFetch::first(&early, end);
+        assert!(fetch.recheck_at.is_some());
+        store.store_fetched_pgcr(&early, &fetch).expect("store the early copy");
+        let pending = store.pending_rechecks(&[queued.character_id]).expect("pending");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].characters, Some(2));
+        assert_eq!(store.pending_rechecks(&[12345]).expect("pending"), vec![], "only the characters' own");
+
+        store.replace_pgcr(&complete, &ReportFetch::last(&complete, end + 900)).expect("replace");
+        let whole = normalize(id, &crate::testdata::response("pgcr/control_6v6.json")).expect("storable");
+        let stats = |s: &Store| count(s, "character_activity_stats");
+        assert_eq!(stats(&store), whole.players.len() as i64, "every entry of the complete copy");
+        assert_eq!(count(&store, "team_result"), whole.teams.len() as i64);
+        let medals: i64 = whole.players.iter().map(|p| p.medals.len() as i64).sum();
+        let weapons: i64 = whole.players.iter().map(|p| p.weapons.len() as i64).sum();
+        assert_eq!((count(&store, "medal_result"), count(&store, "weapon_result")), (medals, weapons));
+        assert_eq!(count(&store, "activity"), 1);
+        assert_eq!(store.pending_rechecks(&[queued.character_id]).expect("pending"), vec![], "once more only");
+
+        // A second early copy, then the same copy again: the recheck ends, the rows stay.
+        store.conn.execute("UPDATE dclisync_report SET recheck_at = 1", []).expect("due again");
+        store.finish_recheck(id).expect("finish");
+        assert_eq!(store.pending_rechecks(&[queued.character_id]).expect("pending"), vec![]);
+        assert_eq!(stats(&store), whole.players.len() as i64);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use wiremock::matchers::any;
@@ -25,6 +25,12 @@ pub const HISTORY_PATH_PART: &str = "/Stats/Activities/";
 
 /// Bungie's default history page size when `count` is not given.
 const DEFAULT_HISTORY_COUNT: usize = 25;
+
+/// How long before its match is 15 minutes old an early report is first served: it is due for
+/// its second fetch this many seconds later (SPEC §3, reports fetched too early).
+pub const EARLY_REPORT_MARGIN_SECS: i64 = 5;
+/// How long after its end a match's report is complete (dclisync's `REPORT_SETTLE_SECS`).
+const REPORT_SETTLE_SECS: i64 = 15 * 60;
 
 /// The HTML page a Bungie outage serves instead of JSON.
 const OUTAGE_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>Bungie.net - Service Unavailable</title></head>\
@@ -228,6 +234,12 @@ struct State {
     forced: Vec<Forced>,
     /// Times each `METHOD path?query` got past the limiter: the fault draw's counter.
     passes: HashMap<String, u64>,
+    /// Reports served early, by instance id.
+    early: HashMap<String, EarlyReport>,
+    /// Instance ids left out of every history until revealed.
+    hidden_from_history: std::collections::HashSet<String>,
+    /// Instance ids whose report is answered with 1653 (not available yet).
+    withheld: std::collections::HashSet<String>,
 }
 
 impl State {
@@ -275,6 +287,35 @@ fn draw_fault(options: &FakeOptions, key: &str, nth: u64) -> Option<FaultKind> {
     let hash = key.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3));
     let mut rng = SplitMix64::new(options.fault_seed ^ hash ^ nth.wrapping_mul(0xA076_1D64_78BD_642F));
     rng.chance(options.fault_rate).then(|| *rng.pick(&options.fault_kinds))
+}
+
+/// A report first served a little before its match is 15 minutes old, with players missing.
+struct EarlyReport {
+    entries: usize,
+    /// When it was first served, and the period it was given then (kept for later copies).
+    first: Option<(Instant, String)>,
+}
+
+impl EarlyReport {
+    fn serve(&mut self, complete: &Value) -> Value {
+        let mut body = complete.clone();
+        let first = self.first.is_none();
+        let (_, period) = self.first.get_or_insert_with(|| {
+            let duration = complete["entries"][0]["values"]["activityDurationSeconds"]["basic"]["value"]
+                .as_f64()
+                .unwrap_or(600.0) as i64;
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            let end = now - REPORT_SETTLE_SECS + EARLY_REPORT_MARGIN_SECS;
+            (Instant::now(), super::world::format_bungie_time(end - duration))
+        });
+        body["period"] = json!(period);
+        if first {
+            if let Some(entries) = body["entries"].as_array_mut() {
+                entries.truncate(self.entries);
+            }
+        }
+        body
+    }
 }
 
 struct Shared {
@@ -347,6 +388,35 @@ impl FakeBungie {
     pub fn fail_pgcrs_after(&self, k: usize) {
         let mut state = self.shared.state();
         state.fail_pgcrs_from = Some(state.pgcrs_served + k);
+    }
+
+    /// Serve this match's report as Bungie may just after a match: the first copy
+    /// [`EARLY_REPORT_MARGIN_SECS`] before the match is 15 minutes old (its period set so) with only
+    /// its first `entries` entries; every later copy complete, with the same period.
+    pub fn serve_early_report(&self, instance_id: &str, entries: usize) {
+        self.shared.state().early.insert(instance_id.to_owned(), EarlyReport { entries, first: None });
+    }
+
+    /// When the early report of this match was first served, and the period it was given.
+    pub fn early_report_first_served(&self, instance_id: &str) -> Option<(Instant, String)> {
+        self.shared.state().early.get(instance_id).and_then(|e| e.first.clone())
+    }
+
+    /// Leave this match out of every history (its report is still served) until revealed: a
+    /// match Bungie files late, after newer ones.
+    pub fn hide_from_history(&self, instance_id: &str) {
+        self.shared.state().hidden_from_history.insert(instance_id.to_owned());
+    }
+
+    /// List a hidden match in its histories again, where it belongs by time.
+    pub fn reveal_in_history(&self, instance_id: &str) {
+        self.shared.state().hidden_from_history.remove(instance_id);
+    }
+
+    /// Answer this match's report with ErrorCode 1653 (DestinyPGCRNotFound), as Bungie does for a
+    /// report it does not have (yet).
+    pub fn withhold_report(&self, instance_id: &str) {
+        self.shared.state().withheld.insert(instance_id.to_owned());
     }
 
     /// Serve normally again: no failing reports, and no forced fault left from [`FakeBungie::fail_next`].
@@ -633,7 +703,8 @@ fn route(shared: &Shared, request: &Request, path: &str, counts_as_served: bool)
         ("GET", ["Platform", "Destiny2", t, "Profile", id]) => profile(world, t, id, &query),
         ("GET", ["Platform", "Destiny2", t, "Account", id, "Stats"]) => account_stats(world, t, id),
         ("GET", ["Platform", "Destiny2", t, "Account", id, "Character", cid, "Stats", "Activities"]) => {
-            history(world, t, id, cid, &query)
+            let hidden = shared.state().hidden_from_history.clone();
+            history(world, t, id, cid, &query, &hidden)
         }
         ("GET", ["Platform", "GroupV2", group, "Members"]) => group_members(world, group, &query),
         ("GET", ["Platform", "User", "GetMembershipsById", id, _]) => memberships(world, id),
@@ -785,7 +856,14 @@ fn account_stats(world: &World, t: &str, id: &str) -> Reply {
     }))
 }
 
-fn history(world: &World, t: &str, id: &str, character_id: &str, query: &HashMap<String, String>) -> Reply {
+fn history(
+    world: &World,
+    t: &str,
+    id: &str,
+    character_id: &str,
+    query: &HashMap<String, String>,
+    hidden: &std::collections::HashSet<String>,
+) -> Reply {
     let owner_ok = account(world, t, id).is_some_and(|(player, account)| {
         account.membership_id == player.primary.membership_id
             && player.characters.iter().any(|c| c.character_id == character_id)
@@ -802,7 +880,11 @@ fn history(world: &World, t: &str, id: &str, character_id: &str, query: &HashMap
         .unwrap_or(DEFAULT_HISTORY_COUNT)
         .clamp(1, HISTORY_PAGE_SIZE);
     let page = query.get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(0);
-    let items = world.history(character_id, mode);
+    let items: Vec<&Value> = world
+        .history(character_id, mode)
+        .iter()
+        .filter(|i| i["activityDetails"]["instanceId"].as_str().is_none_or(|id| !hidden.contains(id)))
+        .collect();
     let start = page.saturating_mul(count).min(items.len());
     let end = (start + count).min(items.len());
     if start == end {
@@ -818,11 +900,15 @@ fn pgcr(shared: &Shared, instance_id: &str, counts_as_served: bool) -> Reply {
     if state.fail_pgcrs_from.is_some_and(|from| state.pgcrs_served >= from) {
         return Reply::html(500, OUTAGE_PAGE);
     }
-    match shared.world.pgcr(instance_id) {
+    match shared.world.pgcr(instance_id).filter(|_| !state.withheld.contains(instance_id)) {
         Some(m) => {
             state.pgcrs_served += usize::from(counts_as_served);
+            let body = match state.early.get_mut(instance_id) {
+                Some(early) => early.serve(&m.pgcr),
+                None => m.pgcr.clone(),
+            };
             drop(state);
-            success(m.pgcr.clone())
+            success(body)
         }
         None => failure(500, 1653, "DestinyPGCRNotFound", "The requested Post Game Carnage Report could not be found."),
     }

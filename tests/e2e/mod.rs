@@ -2,7 +2,11 @@
 //! and the database it leaves on disk. Messages are matched case-insensitively on key words only.
 
 mod faults;
+mod idle_and_deleted;
+mod late_reports;
+mod list;
 mod network;
 mod refusals;
+mod rescan;
 mod sync;
 mod sync_list;

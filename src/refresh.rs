@@ -1,0 +1,202 @@
+//! Reports fetched too early: Bungie fills a match report in over several minutes after the
+//! match ends, and a report fetched within [`REPORT_SETTLE_SECS`] of the end may lack players or
+//! stats. Such a report is fetched once more in a later round, once the match is that old, and
+//! replaces the stored rows only if it changed (and lost nobody).
+//!
+//! Pure: the shell passes the time of the fetch and `now`, and stores what [`ReportFetch`] says.
+
+use std::collections::BTreeSet;
+
+use crate::pgcr::PgcrRows;
+use crate::time::parse_rfc3339;
+
+/// How long after a match ends its report is trusted to be complete.
+pub const REPORT_SETTLE_SECS: i64 = 15 * 60;
+/// The longest a second fetch waits, whatever the report's times say (a period far in the future
+/// is a clock or a report gone wrong, and must not keep a recheck pending for ever).
+pub const MAX_RECHECK_WAIT_SECS: i64 = 24 * 60 * 60;
+
+/// What to remember of a report when it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFetch {
+    /// When it was fetched (Unix seconds).
+    pub fetched_at: i64,
+    /// When to fetch it once more; `None`: it is complete, or this is the second fetch.
+    pub recheck_at: Option<i64>,
+    /// What the stored copy holds, to tell whether a second copy changed anything.
+    pub digest: String,
+    /// Characters with a stats row in the stored copy.
+    pub characters: i64,
+}
+
+impl ReportFetch {
+    /// A first fetch at `fetched_at`: rechecked later if it came too early.
+    pub fn first(rows: &PgcrRows, fetched_at: i64) -> ReportFetch {
+        ReportFetch { recheck_at: recheck_at(rows, fetched_at), ..ReportFetch::last(rows, fetched_at) }
+    }
+
+    /// The second and last fetch: never rechecked again.
+    pub fn last(rows: &PgcrRows, fetched_at: i64) -> ReportFetch {
+        ReportFetch { fetched_at, recheck_at: None, digest: digest(rows), characters: characters(rows) }
+    }
+}
+
+/// When the match of a report ended (Unix seconds): its period plus the longest activity
+/// duration of its entries (0 when none says). `None` when the period is not a timestamp.
+pub fn match_end(rows: &PgcrRows) -> Option<i64> {
+    let start = parse_rfc3339(&rows.activity.period)?;
+    let duration = rows.players.iter().map(|p| p.stats.activity_duration_seconds.max(0)).max().unwrap_or(0);
+    Some(start.saturating_add(duration))
+}
+
+/// When a report fetched at `fetched_at` must be fetched once more: not before its match is
+/// [`REPORT_SETTLE_SECS`] old. `None` when it was fetched late enough to be complete. A period
+/// that is no timestamp is doubt: fetch once more after the settle time.
+pub fn recheck_at(rows: &PgcrRows, fetched_at: i64) -> Option<i64> {
+    let latest = fetched_at.saturating_add(MAX_RECHECK_WAIT_SECS);
+    match match_end(rows) {
+        Some(end) if fetched_at.saturating_sub(end) >= REPORT_SETTLE_SECS => None,
+        Some(end) => Some(end.saturating_add(REPORT_SETTLE_SECS).min(latest)),
+        None => Some(fetched_at.saturating_add(REPORT_SETTLE_SECS)),
+    }
+}
+
+/// A report waiting for its second fetch, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRecheck {
+    pub activity_id: i64,
+    pub recheck_at: i64,
+    pub digest: Option<String>,
+    pub characters: Option<i64>,
+}
+
+/// The pending rechecks due at `now`, each activity once, in a stable order (oldest due first).
+pub fn due(pending: &[PendingRecheck], now: i64) -> Vec<i64> {
+    let due: BTreeSet<(i64, i64)> =
+        pending.iter().filter(|p| p.recheck_at <= now).map(|p| (p.recheck_at, p.activity_id)).collect();
+    let mut seen = BTreeSet::new();
+    due.into_iter().map(|(_, id)| id).filter(|id| seen.insert(*id)).collect()
+}
+
+/// What to do with the second copy of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refetched {
+    /// It differs and has everyone the first had: replace the stored rows.
+    Replace,
+    /// It is the same: keep the stored rows.
+    Same,
+    /// It differs but has fewer characters than the stored copy: keep the stored rows, which
+    /// would lose players otherwise.
+    Worse,
+}
+
+/// Compares the second copy of a report with what the first one stored.
+pub fn compare(pending: &PendingRecheck, rows: &PgcrRows) -> Refetched {
+    if pending.digest.as_deref() == Some(digest(rows).as_str()) {
+        Refetched::Same
+    } else if pending.characters.is_some_and(|before| characters(rows) < before) {
+        Refetched::Worse
+    } else {
+        Refetched::Replace
+    }
+}
+
+/// Characters with a stats row: an entry listed twice (left and rejoined) is one row.
+fn characters(rows: &PgcrRows) -> i64 {
+    rows.players.iter().map(|p| p.character.character_id).collect::<BTreeSet<_>>().len() as i64
+}
+
+/// A fingerprint of every value a report stores: 64-bit FNV-1a of the rows as JSON, in hex.
+/// Stable across builds and platforms (unlike `std`'s hasher); a collision could only keep an
+/// early copy, and needs two copies of one report to collide.
+pub fn digest(rows: &PgcrRows) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let bytes = serde_json::to_vec(rows).unwrap_or_default();
+    let hash = bytes.iter().fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME));
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bungie::model::Pgcr;
+    use crate::time::format_utc;
+
+    /// The control fixture with its period moved to `start` and every duration set to `secs`.
+    fn report(start: i64, secs: i64) -> PgcrRows {
+        let pgcr: Pgcr = crate::testdata::response("pgcr/control_6v6.json");
+        let id = pgcr.activity_details.as_ref().and_then(|d| d.instance_id).expect("id");
+        let mut rows = crate::pgcr::normalize(id, &pgcr).expect("storable");
+        rows.activity.period = format_utc(start);
+        for p in &mut rows.players {
+            p.stats.activity_duration_seconds = secs;
+        }
+        rows
+    }
+
+    #[test]
+    fn early_reports_are_fetched_once_more_after_the_match_settles() {
+        let start = 1_717_000_000;
+        let end = start + 600;
+        let settled = end + REPORT_SETTLE_SECS;
+        let cases: [(&str, PgcrRows, i64, Option<i64>); 7] = [
+            ("fetched right at the end", report(start, 600), end, Some(settled)),
+            ("fetched 14:59 after the end", report(start, 600), settled - 1, Some(settled)),
+            ("fetched 15:00 after the end", report(start, 600), settled, None),
+            ("fetched days later (a first sync)", report(start, 600), end + 86_400 * 30, None),
+            ("fetched while the match is on (our clock ahead)", report(start, 600), start + 60, Some(settled)),
+            (
+                "period far in the future: waits a day at most",
+                report(end + 86_400 * 365, 600),
+                end,
+                Some(end + MAX_RECHECK_WAIT_SECS),
+            ),
+            ("no durations: the end is the start", report(start, 0), start + REPORT_SETTLE_SECS, None),
+        ];
+        for (name, rows, fetched_at, expected) in cases {
+            assert_eq!(recheck_at(&rows, fetched_at), expected, "{name}");
+            assert_eq!(ReportFetch::first(&rows, fetched_at).recheck_at, expected, "{name}");
+            assert_eq!(ReportFetch::last(&rows, fetched_at).recheck_at, None, "{name}: once more only");
+        }
+        let mut odd = report(start, 600);
+        odd.activity.period = "soon".to_string();
+        assert_eq!(recheck_at(&odd, end), Some(end + REPORT_SETTLE_SECS), "an unreadable period is doubt");
+    }
+
+    #[test]
+    fn only_due_rechecks_are_fetched_each_once() {
+        let pending =
+            |id: i64, at: i64| PendingRecheck { activity_id: id, recheck_at: at, digest: None, characters: None };
+        let list = [pending(3, 100), pending(1, 50), pending(2, 101), pending(1, 50), pending(4, 99)];
+        assert_eq!(due(&list, 100), vec![1, 4, 3], "oldest due first, each once, none before its time");
+        assert_eq!(due(&list, 49), Vec::<i64>::new());
+        assert_eq!(due(&[], 1_000), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn a_second_copy_replaces_the_first_only_if_it_changed_and_lost_nobody() {
+        let complete = report(1_717_000_000, 600);
+        let mut early = complete.clone();
+        early.players.truncate(3);
+        let stored = |rows: &PgcrRows| {
+            let fetch = ReportFetch::first(rows, 0);
+            PendingRecheck {
+                activity_id: 1,
+                recheck_at: 0,
+                digest: Some(fetch.digest),
+                characters: Some(fetch.characters),
+            }
+        };
+        assert_eq!(compare(&stored(&early), &complete), Refetched::Replace, "more players");
+        assert_eq!(compare(&stored(&complete), &complete), Refetched::Same);
+        assert_eq!(compare(&stored(&complete), &early), Refetched::Worse, "never lose a player");
+        let mut restated = complete.clone();
+        restated.players[0].stats.kills += 1;
+        assert_eq!(compare(&stored(&complete), &restated), Refetched::Replace, "a stat filled in");
+        let unknown = PendingRecheck { activity_id: 1, recheck_at: 0, digest: None, characters: None };
+        assert_eq!(compare(&unknown, &complete), Refetched::Replace);
+        assert_eq!(digest(&complete), digest(&complete.clone()), "deterministic");
+        assert_eq!(digest(&complete).len(), 16);
+    }
+}
