@@ -1,32 +1,35 @@
-//! The request pace: at most R requests in any window of W seconds, spread evenly, and slower for
-//! a while after Bungie says "too many".
+//! The request pace: at most R requests in any window of W seconds, spread evenly, and fewer
+//! once Bungie says "too many".
 //!
 //! Pure: time is a [`Duration`] since an origin the caller chooses, so tests drive a virtual
 //! clock. The shell ([`crate::bungie::gate`]) holds one [`Pace`] for every thread and endpoint.
 //!
 //! Requests are spaced at least W/R apart. If consecutive requests are never closer than W/R,
-//! a window of length W holds at most R of them, so the window limit follows from the spacing and
-//! no request log is kept. A throttle answer pauses everyone for the wait the server named and
-//! doubles the spacing; each calm period after that brings the spacing back a step, but not past
-//! a little slower than the pace that drew the throttle. So a server with a lower limit than
-//! configured is met after a few throttles and then left alone; after ten calm minutes that
-//! memory goes, in case the throttling was passing.
+//! a window of length W holds at most R of them, so the window limit follows from the spacing.
+//!
+//! A throttle answer is a measurement. Bungie counts a client's requests over a rolling window;
+//! if it refused a request, the window ending at that request held more than its limit allows.
+//! So the pace counts the requests it let go in the window ending at the refused one (n):
+//! - n near the pace's own limit: the server takes a little less; allow n − 2 from now on.
+//! - n well below it (the run is starting, or walking histories one page at a time): one such
+//!   answer may be chance, and everyone just pauses. A second one within a minute at a similar n
+//!   is a pattern: the server's limit is about n, so allow n − 2.
+//!
+//! Everyone also pauses for the wait the server named. A server whose limit is lower than
+//! configured is met after two throttles; one that throttles at random costs a pause and under
+//! 1 % of pace each time. The lower limit holds for the rest of the run (each daemon round
+//! starts afresh).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Bungie's averaging window.
 pub const BUNGIE_WINDOW: Duration = Duration::from_secs(10);
-/// Share of the configured rate actually used: a little headroom so that requests reaching the
-/// server late (thread scheduling, connection set-up) never crowd one of its windows.
+/// Share of a limit actually used: a little headroom so that requests reaching the server late
+/// (thread scheduling, connection set-up) never crowd one of its windows.
 pub const HEADROOM: f64 = 0.98;
-/// The slowest pace adaptation goes to: one request every 2 s.
-pub const MAX_SPACING: Duration = Duration::from_secs(2);
-/// Time without a throttle answer after which the spacing comes back a step.
-pub const CALM_STEP: Duration = Duration::from_secs(15);
-/// How much slower than a throttled pace recovery stops.
-pub const BELOW_THROTTLED: f64 = 1.1;
-/// Calm time after which the pace that drew a throttle is forgotten.
-pub const FORGET_AFTER: Duration = Duration::from_secs(600);
+/// How long an unexplained throttle is remembered, waiting for a second one like it.
+pub const SUSPECT_MEMORY: Duration = Duration::from_secs(60);
 
 /// A slot to send in: when, and in which throttle epoch it was handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,22 +41,20 @@ pub struct Slot {
 /// The shared pace of requests.
 #[derive(Debug, Clone)]
 pub struct Pace {
-    /// The spacing that keeps R per W: W/R (with headroom).
-    base: Duration,
-    /// The spacing in force; at least `base`.
+    /// Requests allowed per window, headroom taken off.
+    per_window: usize,
+    /// W / `per_window`.
     spacing: Duration,
-    /// Recovery stops at this spacing: a little slower than the last throttled pace.
-    floor: Duration,
-    /// When the last throttle's pause ended.
-    throttled_at: Duration,
+    /// The slots handed out within the last window (and a little more), oldest first.
+    recent: VecDeque<Duration>,
     /// The earliest time the next slot may start.
     next: Duration,
     /// Nobody sends before this (the last throttle answer's wait).
     paused_until: Duration,
-    /// When the spacing last changed, for coming back after calm.
-    changed_at: Duration,
     /// Counts throttle answers that paused everyone; slots of an older epoch are stale.
     epoch: u64,
+    /// An unexplained throttle: what its window held, and when.
+    suspect: Option<(usize, Duration)>,
 }
 
 impl Pace {
@@ -62,17 +63,23 @@ impl Pace {
     pub fn per_second(rate: f64) -> Pace {
         let window = BUNGIE_WINDOW.as_secs_f64();
         let most = if rate.is_finite() && rate > 0.0 { (rate * window).floor().max(1.0) } else { 1.0 };
-        let base = BUNGIE_WINDOW.div_f64((most * HEADROOM).floor().max(1.0));
-        Pace {
-            base,
-            spacing: base,
-            floor: base,
-            throttled_at: Duration::ZERO,
+        let mut pace = Pace {
+            per_window: 1,
+            spacing: BUNGIE_WINDOW,
+            recent: VecDeque::new(),
             next: Duration::ZERO,
             paused_until: Duration::ZERO,
-            changed_at: Duration::ZERO,
             epoch: 0,
-        }
+            suspect: None,
+        };
+        pace.allow((most * HEADROOM).floor() as usize);
+        pace
+    }
+
+    /// From now on at most `per_window` requests per window (at least one).
+    fn allow(&mut self, per_window: usize) {
+        self.per_window = per_window.clamp(1, u32::MAX as usize);
+        self.spacing = BUNGIE_WINDOW / self.per_window as u32;
     }
 
     /// The spacing in force now.
@@ -80,12 +87,20 @@ impl Pace {
         self.spacing
     }
 
+    /// Requests allowed per window now.
+    pub fn per_window(&self) -> usize {
+        self.per_window
+    }
+
     /// Hands out the next slot at or after `now`. The caller waits until `slot.at`, then checks
     /// [`Pace::still_good`] before sending.
     pub fn reserve(&mut self, now: Duration) -> Slot {
-        self.calm_down(now);
         let at = now.max(self.next).max(self.paused_until);
         self.next = at + self.spacing;
+        while self.recent.front().is_some_and(|t| *t + BUNGIE_WINDOW * 2 <= at) {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(at);
         Slot { at, epoch: self.epoch }
     }
 
@@ -94,34 +109,30 @@ impl Pace {
         slot.epoch == self.epoch || slot.at >= self.paused_until
     }
 
-    /// The server answered "too many" at `now` and asked for `wait`. Everyone pauses for `wait`;
-    /// with `slow_down`, the spacing doubles as well. Answers to requests sent before the pause
-    /// began (already in flight) neither pause again nor slow down again.
-    pub fn throttled(&mut self, now: Duration, wait: Duration, slow_down: bool) {
+    /// The server answered "too many" at `now` to the request sent at `sent_at`, and asked for
+    /// `wait`. Everyone pauses for `wait`. With `too_fast` (a throttle code or HTTP 429, not a
+    /// plain 503), the window limit drops below what the window ending at `sent_at` held.
+    /// Answers to requests sent before a pause began (already in flight) change nothing more.
+    pub fn throttled(&mut self, now: Duration, sent_at: Duration, wait: Duration, too_fast: bool) {
         if now < self.paused_until {
             return;
         }
         self.paused_until = now + wait;
         self.next = self.next.max(self.paused_until);
         self.epoch += 1;
-        if slow_down {
-            let slowest = MAX_SPACING.max(self.base);
-            self.floor = self.spacing.mul_f64(BELOW_THROTTLED).clamp(self.base, slowest);
-            self.spacing = (self.spacing * 2).min(slowest);
-            self.changed_at = self.paused_until;
-            self.throttled_at = self.paused_until;
+        if !too_fast {
+            return;
         }
-    }
-
-    /// After each calm step without throttling, the spacing shrinks by a third toward the floor;
-    /// after [`FORGET_AFTER`] the floor is the base again.
-    fn calm_down(&mut self, now: Duration) {
-        if now >= self.throttled_at + FORGET_AFTER {
-            self.floor = self.base;
-        }
-        while self.spacing > self.floor && now >= self.changed_at + CALM_STEP {
-            self.spacing = self.spacing.mul_f64(2.0 / 3.0).max(self.floor);
-            self.changed_at += CALM_STEP;
+        let held = self.recent.iter().filter(|t| **t <= sent_at && **t + BUNGIE_WINDOW > sent_at).count();
+        let pace = self.per_window;
+        let near_limit = held * 10 >= pace * 9;
+        let seen_before =
+            self.suspect.is_some_and(|(count, at)| now < at + SUSPECT_MEMORY && held.abs_diff(count) <= count / 5 + 1);
+        if near_limit || seen_before {
+            self.suspect = None;
+            self.allow(held.saturating_sub(2).clamp(pace / 4, pace));
+        } else {
+            self.suspect = Some((held, now));
         }
     }
 }
@@ -160,28 +171,53 @@ mod tests {
     }
 
     #[test]
-    fn a_throttle_pauses_everyone_and_slows_down_then_recovers() {
+    fn a_throttle_pauses_everyone_and_lowers_the_limit_to_what_the_server_took() {
         let mut pace = Pace::per_second(25.0);
-        let base = pace.spacing();
-        pace.reserve(Duration::ZERO);
+        assert_eq!(pace.per_window(), 245);
+        // 240 requests at full pace, the last one refused.
+        let slots: Vec<Slot> = (0..240).map(|_| pace.reserve(Duration::ZERO)).collect();
+        let refused = slots[239].at;
         let waiting = pace.reserve(Duration::ZERO);
-        pace.throttled(ms(10), Duration::from_secs(10), true);
+        pace.throttled(refused + ms(100), refused, Duration::from_secs(10), true);
         assert!(!pace.still_good(waiting), "a slot inside the pause must be taken again");
-        assert_eq!(pace.spacing(), base * 2);
-        // Answers to requests already in flight do not slow down twice.
-        pace.throttled(ms(20), Duration::from_secs(10), true);
-        assert_eq!(pace.spacing(), base * 2);
-        let after = pace.reserve(ms(30));
-        assert_eq!(after.at, ms(10_010));
+        assert_eq!(pace.per_window(), 238, "the window held 240: the server takes fewer");
+        // Answers to requests already in flight change nothing more.
+        pace.throttled(refused + ms(200), refused, Duration::from_secs(10), true);
+        assert_eq!(pace.per_window(), 238);
+        let after = pace.reserve(refused);
+        assert_eq!(after.at, refused + ms(10_100));
         assert!(pace.still_good(after));
-        // Calm steps bring the pace back, but not quite to the pace that drew the throttle.
-        pace.reserve(ms(10_010) + CALM_STEP);
-        assert!(pace.spacing() < base * 2 && pace.spacing() > base);
-        pace.reserve(Duration::from_secs(300));
-        assert_eq!(pace.spacing(), base.mul_f64(BELOW_THROTTLED));
-        // Ten calm minutes later the full pace is back.
-        pace.reserve(ms(10_010) + FORGET_AFTER);
-        assert_eq!(pace.spacing(), base);
+    }
+
+    #[test]
+    fn a_throttle_far_below_the_limit_pauses_and_a_second_like_it_lowers_the_limit() {
+        let mut pace = Pace::per_second(25.0);
+        // Sends one page at a time, `gap` apart, and is throttled after the last of `n`.
+        let mut now = Duration::ZERO;
+        let mut run = |pace: &mut Pace, n: usize, gap: Duration| {
+            now += Duration::from_secs(20);
+            for _ in 0..n {
+                now = pace.reserve(now).at + gap;
+            }
+            pace.throttled(now, now - gap, Duration::from_secs(1), true);
+        };
+        run(&mut pace, 40, ms(60));
+        assert_eq!(pace.per_window(), 245, "40 in a window: chance, for now");
+        run(&mut pace, 70, ms(100));
+        assert_eq!(pace.per_window(), 245, "70 is not like 40: chance again");
+        run(&mut pace, 72, ms(100));
+        assert_eq!(pace.per_window(), 70, "72 after 70: the server's limit is about 70");
+    }
+
+    #[test]
+    fn a_throttle_at_random_costs_under_one_percent() {
+        let mut pace = Pace::per_second(25.0);
+        let mut now = Duration::ZERO;
+        for _ in 0..300 {
+            now = pace.reserve(now).at;
+        }
+        pace.throttled(now, now, Duration::from_secs(1), true);
+        assert!((243..245).contains(&pace.per_window()), "{}", pace.per_window());
     }
 
     /// A server whose limit is 10/s against a pace of 25/s: a few throttles, then none. The
@@ -189,10 +225,10 @@ mod tests {
     #[test]
     fn a_lower_server_limit_is_met_after_a_few_throttles() {
         let mut pace = Pace::per_second(25.0);
-        let mut arrivals: std::collections::VecDeque<Duration> = Default::default();
+        let mut arrivals: VecDeque<Duration> = VecDeque::new();
         let mut throttles = Vec::new();
         let mut now = Duration::ZERO;
-        while now < Duration::from_secs(570) {
+        while now < Duration::from_secs(600) {
             let slot = pace.reserve(now);
             now = slot.at;
             if !pace.still_good(slot) {
@@ -204,20 +240,20 @@ mod tests {
             arrivals.push_back(now);
             if arrivals.len() > 100 {
                 throttles.push(now);
-                pace.throttled(now, Duration::from_secs(10), true);
+                pace.throttled(now + ms(100), now, Duration::from_secs(10), true);
             }
         }
-        assert!(!throttles.is_empty() && throttles.len() <= 5, "throttled at {throttles:?}");
+        assert!(!throttles.is_empty() && throttles.len() <= 2, "throttled at {throttles:?}");
         let last = *throttles.last().unwrap();
-        assert!(last < Duration::from_secs(240), "still throttled late: {throttles:?}");
+        assert!(last < Duration::from_secs(60), "still throttled late: {throttles:?}");
+        assert!(pace.per_window() >= 90, "not slower than needed: {}", pace.per_window());
     }
 
     #[test]
     fn a_pause_without_slow_down_keeps_the_pace() {
         let mut pace = Pace::per_second(25.0);
-        let base = pace.spacing();
-        pace.throttled(Duration::ZERO, Duration::from_secs(1), false);
-        assert_eq!(pace.spacing(), base);
+        pace.throttled(Duration::ZERO, Duration::ZERO, Duration::from_secs(1), false);
+        assert_eq!(pace.per_window(), 245);
         assert_eq!(pace.reserve(Duration::ZERO).at, Duration::from_secs(1));
     }
 
@@ -225,9 +261,12 @@ mod tests {
     fn repeated_throttling_never_stops_requests() {
         let mut pace = Pace::per_second(25.0);
         for i in 0..50 {
-            pace.throttled(Duration::from_secs(i * 11), Duration::from_secs(10), true);
+            let slot = pace.reserve(Duration::from_secs(i * 11));
+            pace.throttled(slot.at, slot.at, Duration::from_secs(10), true);
         }
-        assert_eq!(pace.spacing(), MAX_SPACING);
+        assert!(pace.per_window() <= 3, "{}", pace.per_window());
+        let slot = pace.reserve(Duration::from_secs(10_000));
+        assert!(pace.still_good(slot));
     }
 
     proptest! {
@@ -254,14 +293,14 @@ mod tests {
                 let (worker, now) = ready.iter().copied().enumerate().min_by_key(|(_, t)| *t).unwrap();
                 while next_throttle < throttles.len() && throttles[next_throttle].0 <= now {
                     let (at, wait, slow) = throttles[next_throttle];
-                    pace.throttled(at, wait, slow);
+                    pace.throttled(at, at.saturating_sub(ms(100)), wait, slow);
                     next_throttle += 1;
                 }
                 let slot = pace.reserve(now);
                 // The worker sleeps until its slot; a throttle meanwhile may make it stale.
                 while next_throttle < throttles.len() && throttles[next_throttle].0 <= slot.at {
                     let (at, wait, slow) = throttles[next_throttle];
-                    pace.throttled(at, wait, slow);
+                    pace.throttled(at, at.saturating_sub(ms(100)), wait, slow);
                     next_throttle += 1;
                 }
                 if !pace.still_good(slot) {

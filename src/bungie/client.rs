@@ -65,10 +65,10 @@ impl Client {
         request: attohttpc::RequestBuilder<B>,
         path: &str,
     ) -> Result<Value, ApiError> {
-        let _in_flight = self.gate.pass()?;
+        let in_flight = self.gate.pass()?;
         log::debug!("{path}");
         let outcome = self.exchange(request, path);
-        self.gate.observe(&outcome);
+        in_flight.observe(&outcome);
         outcome
     }
 

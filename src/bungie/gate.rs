@@ -24,12 +24,28 @@ pub struct Gate {
 }
 
 /// Permission to have one request in flight; dropping it frees the place.
-pub struct Pass<'g>(&'g Gate);
+pub struct Pass<'g> {
+    gate: &'g Gate,
+    /// When the request went, on the gate's clock.
+    sent_at: Duration,
+}
+
+impl Pass<'_> {
+    /// Tells the pace how the request ended: a throttle answer pauses everyone (and lowers the
+    /// limit to what the server took).
+    pub fn observe(&self, outcome: &Result<serde_json::Value, ApiError>) {
+        let Err(error) = outcome else { return };
+        if let (Some((wait, too_fast)), Some(mut pace)) = (pause_for_everyone(error), self.gate.pace()) {
+            log::debug!("pausing every request for {:.1} s ({error})", wait.as_secs_f64());
+            pace.throttled(self.gate.now(), self.sent_at, wait, too_fast);
+        }
+    }
+}
 
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
-        *self.0.in_flight() -= 1;
-        self.0.freed.notify_one();
+        *self.gate.in_flight() -= 1;
+        self.gate.freed.notify_one();
     }
 }
 
@@ -76,17 +92,21 @@ impl Gate {
             }
             *in_flight += 1;
         }
-        let pass = Pass(self);
+        let mut pass = Pass { gate: self, sent_at: Duration::ZERO };
         loop {
             if self.stop.requested() {
                 return Err(ApiError::Stopped);
             }
-            let Some(slot) = self.pace().map(|mut p| p.reserve(self.now())) else { return Ok(pass) };
+            let Some(slot) = self.pace().map(|mut p| p.reserve(self.now())) else {
+                pass.sent_at = self.now();
+                return Ok(pass);
+            };
             self.wait_for(slot);
             if self.stop.requested() {
                 return Err(ApiError::Stopped);
             }
             if self.pace().is_none_or(|p| p.still_good(slot)) {
+                pass.sent_at = slot.at;
                 return Ok(pass);
             }
         }
@@ -96,15 +116,6 @@ impl Gate {
         let now = self.now();
         if slot.at > now {
             self.stop.sleep(slot.at - now);
-        }
-    }
-
-    /// Tells the pace how a request ended: a throttle answer pauses everyone (and slows down).
-    pub fn observe(&self, outcome: &Result<serde_json::Value, ApiError>) {
-        let Err(error) = outcome else { return };
-        if let (Some((wait, slow_down)), Some(mut pace)) = (pause_for_everyone(error), self.pace()) {
-            log::debug!("pausing every request for {:.1} s ({error})", wait.as_secs_f64());
-            pace.throttled(self.now(), wait, slow_down);
         }
     }
 }
@@ -142,8 +153,7 @@ mod tests {
     #[test]
     fn a_throttle_answer_holds_back_the_next_request() {
         let gate = Gate::new(Some(25.0), 4, Stop::new());
-        drop(gate.pass().unwrap());
-        gate.observe(&Err(ApiError::Throttled { seconds: 1, code: 51 }));
+        gate.pass().unwrap().observe(&Err(ApiError::Throttled { seconds: 1, code: 51 }));
         let started = Instant::now();
         drop(gate.pass().unwrap());
         assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
