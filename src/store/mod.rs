@@ -94,6 +94,15 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// Whether another process held the database for longer than the busy timeout: the next
+    /// try may well succeed, so a daemon carries on.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. }
+            if matches!(source.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)))
+    }
+}
+
 /// A player on the sync list, with what `--list` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedPlayer {
