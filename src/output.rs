@@ -2,11 +2,20 @@
 //!
 //! Progress bars appear only when stderr is a terminal and the run is not a daemon; everything
 //! else is plain sentences, one per line. A closed stdout pipe is not an error.
+//!
+//! In daemon mode there are no bars, per-player lines give way to the round's own lines (they
+//! show with `-v`), each line written to a stream that is not a terminal (journald, a log file)
+//! starts with a UTC timestamp, and while an outage lasts the round's error lines go to the log
+//! instead of being repeated every round.
 
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use crate::time::format_utc;
 
 /// How often a bar redraws.
 const BAR_TICK: Duration = Duration::from_millis(200);
@@ -14,6 +23,15 @@ const BAR_TICK: Duration = Duration::from_millis(200);
 #[derive(Clone)]
 pub struct Output {
     multi: Option<MultiProgress>,
+    daemon: Option<Arc<DaemonStyle>>,
+}
+
+/// How a daemon writes.
+struct DaemonStyle {
+    stamp_stdout: bool,
+    stamp_stderr: bool,
+    /// An outage is going on: the round's error lines are not repeated.
+    quiet: AtomicBool,
 }
 
 impl Output {
@@ -21,7 +39,34 @@ impl Output {
     pub fn new(bars_wanted: bool) -> Output {
         let multi = (bars_wanted && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Output { multi }
+        Output { multi, daemon: None }
+    }
+
+    /// A daemon's output: no bars; timestamps on each stream that is not a terminal.
+    pub fn daemon() -> Output {
+        let style = DaemonStyle {
+            stamp_stdout: !std::io::stdout().is_terminal(),
+            stamp_stderr: !std::io::stderr().is_terminal(),
+            quiet: AtomicBool::new(false),
+        };
+        Output { multi: None, daemon: Some(Arc::new(style)) }
+    }
+
+    /// Whether this is a daemon's output.
+    pub fn is_daemon(&self) -> bool {
+        self.daemon.is_some()
+    }
+
+    /// Whether lines on stderr carry a timestamp (so log lines should too).
+    pub fn stamps_stderr(&self) -> bool {
+        self.daemon.as_ref().is_some_and(|d| d.stamp_stderr)
+    }
+
+    /// While `quiet`, status and error lines go to the log (shown with `-v`), not to stderr.
+    pub fn set_quiet(&self, quiet: bool) {
+        if let Some(d) = &self.daemon {
+            d.quiet.store(quiet, Ordering::SeqCst);
+        }
     }
 
     /// A progress bar for `total` items, or a hidden one when bars are off.
@@ -44,15 +89,38 @@ impl Output {
 
     /// A result line on stdout.
     pub fn result(&self, line: &str) {
+        let stamp = self.daemon.as_ref().is_some_and(|d| d.stamp_stdout);
         self.around_bars(|| {
-            let _ = writeln!(std::io::stdout().lock(), "{line}");
+            let _ = writeln!(std::io::stdout().lock(), "{}{line}", stamp_if(stamp));
         });
+    }
+
+    /// A detail of a round (one player's figures): a result line in a one-off run; in daemon
+    /// mode the round's end line sums it up, so it goes to the log (shown with `-v`).
+    pub fn detail(&self, line: &str) {
+        if self.is_daemon() {
+            log::info!("{line}");
+        } else {
+            self.result(line);
+        }
     }
 
     /// A status or error line on stderr.
     pub fn status(&self, line: &str) {
+        if let Some(d) = &self.daemon {
+            if d.quiet.load(Ordering::SeqCst) {
+                log::info!("{line}");
+                return;
+            }
+        }
+        self.say(line);
+    }
+
+    /// A line on stderr that is always shown (the daemon's own round and stop lines).
+    pub fn say(&self, line: &str) {
+        let stamp = self.stamps_stderr();
         self.around_bars(|| {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            let _ = writeln!(std::io::stderr().lock(), "{}{line}", stamp_if(stamp));
         });
     }
 
@@ -62,4 +130,18 @@ impl Output {
             None => f(),
         }
     }
+}
+
+/// The timestamp that starts a line, `2024-05-01T12:00:00+00:00 `, when `wanted`.
+fn stamp_if(wanted: bool) -> String {
+    if wanted {
+        format!("{} ", now_stamp())
+    } else {
+        String::new()
+    }
+}
+
+/// The current UTC time as RFC 3339 text.
+pub fn now_stamp() -> String {
+    format_utc(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
 }
