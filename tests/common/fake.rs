@@ -68,6 +68,10 @@ struct State {
     pgcrs_served: usize,
     /// Once `pgcrs_served` reaches this, PGCR requests get an HTML 500.
     fail_pgcrs_from: Option<usize>,
+    /// Every request gets ErrorCode 5 (SystemDisabled), as during Bungie's maintenance.
+    maintenance: bool,
+    /// PGCR answers are held back this long (a server stuck on a request).
+    pgcr_delay: Option<Duration>,
 }
 
 struct Shared {
@@ -134,9 +138,22 @@ impl FakeBungie {
         state.fail_pgcrs_from = Some(state.pgcrs_served + k);
     }
 
-    /// Serve reports normally again.
+    /// Answer every request with ErrorCode 5 (SystemDisabled), as Bungie does in maintenance.
+    pub fn start_maintenance(&self) {
+        self.shared.state().maintenance = true;
+    }
+
+    /// Hold every PGCR answer back for `delay`, as a server stuck on requests does.
+    pub fn delay_pgcrs(&self, delay: Duration) {
+        self.shared.state().pgcr_delay = Some(delay);
+    }
+
+    /// Serve reports normally again (and end a maintenance and any delay).
     pub fn heal(&self) {
-        self.shared.state().fail_pgcrs_from = None;
+        let mut state = self.shared.state();
+        state.fail_pgcrs_from = None;
+        state.maintenance = false;
+        state.pgcr_delay = None;
     }
 
     /// Every request so far, in arrival order.
@@ -271,7 +288,13 @@ impl Respond for Responder {
         let query = request.url.query().unwrap_or("").to_owned();
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let api_key_ok = header("x-api-key").as_deref() == Some(shared.api_key.as_str());
-        let reply = if api_key_ok {
+        let (maintenance, pgcr_delay) = {
+            let state = shared.state();
+            (state.maintenance, state.pgcr_delay.filter(|_| path.starts_with(PGCR_PATH_PREFIX)))
+        };
+        let reply = if maintenance {
+            failure(503, 5, "SystemDisabled", "This system is temporarily disabled for maintenance.")
+        } else if api_key_ok {
             route(shared, request, &path)
         } else {
             failure(401, 2101, "ApiInvalidOrExpiredKey", "The given Platform API Key is invalid.")
@@ -285,7 +308,10 @@ impl Respond for Responder {
             user_agent: header("user-agent"),
             api_key_ok,
         });
-        reply.into_template()
+        match pgcr_delay {
+            Some(delay) => reply.into_template().set_delay(delay),
+            None => reply.into_template(),
+        }
     }
 }
 
