@@ -672,6 +672,76 @@ mod tests {
         assert_eq!(Outcome::of_error(&Error::Interrupted(SIGTERM)), Outcome::Interrupted(SIGTERM));
     }
 
+    fn any_event() -> impl proptest::strategy::Strategy<Value = Event> {
+        use proptest::prelude::*;
+        let outcome = prop_oneof![
+            (0usize..3, 0usize..3, 0usize..3).prop_map(|(synced, unreachable, problems)| Outcome::Done(Totals {
+                players: 3,
+                synced,
+                unreachable,
+                problems,
+                ..Totals::default()
+            })),
+            Just(outage()),
+            Just(Outcome::Failed("locked".to_string())),
+            Just(fatal()),
+            prop_oneof![Just(SIGINT), Just(SIGTERM), Just(SIGHUP)].prop_map(Outcome::Interrupted),
+        ];
+        prop_oneof![
+            Just(Event::Start),
+            outcome.prop_map(|outcome| Event::RoundEnded { outcome, elapsed: TICK }),
+            prop_oneof![Just(SIGINT), Just(SIGTERM), Just(SIGHUP)].prop_map(Event::Stop),
+            Just(Event::Wake),
+            Just(Event::SleepOver),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever order events come in, in either mode: rounds never overlap (a second round
+        /// starts only after the first one's end was fed in); signals never make the signal
+        /// thread run a round or sleep; nothing happens after an exit; a stop signal the machine
+        /// took in ends the run with a signal's code; sleeps last the whole interval.
+        #[test]
+        fn the_loop_keeps_its_promises(daemon in proptest::bool::ANY, events in proptest::collection::vec(any_event(), 0..40)) {
+            let mut m = Machine::new(if daemon { DAEMON } else { Mode::Once });
+            let mut round_running = false;
+            let mut exited: Option<i32> = None;
+            let mut stop_taken = false;
+            for event in events {
+                let from_signal = matches!(event, Event::Stop(_) | Event::Wake);
+                let ended_round = matches!(event, Event::RoundEnded { .. });
+                if let Event::Stop(_) = event {
+                    stop_taken |= exited.is_none() && m.in_round();
+                }
+                if ended_round && m.in_round() {
+                    round_running = false;
+                }
+                let effects = m.handle(event);
+                if exited.is_some() {
+                    proptest::prop_assert!(effects.is_empty(), "effects after the exit: {:?}", effects);
+                }
+                for effect in &effects {
+                    match effect {
+                        Effect::RunRound { .. } => {
+                            proptest::prop_assert!(!from_signal, "a signal started a round");
+                            proptest::prop_assert!(!round_running, "rounds overlap");
+                            round_running = true;
+                        }
+                        Effect::Sleep(d) => {
+                            proptest::prop_assert!(!from_signal, "a signal started a sleep");
+                            proptest::prop_assert_eq!(*d, MINUTE);
+                        }
+                        Effect::Exit(code) => exited = Some(*code),
+                        _ => {}
+                    }
+                }
+            }
+            if let (true, Some(code)) = (stop_taken, exited) {
+                proptest::prop_assert!([129, 130, 143].contains(&code), "exit {} after a stop signal", code);
+            }
+        }
+    }
+
     #[test]
     fn signal_exit_codes_and_names() {
         assert_eq!([SIGHUP, SIGINT, SIGTERM].map(exit_code_for), [129, 130, 143]);
