@@ -71,7 +71,7 @@ pub struct Args {
     #[arg(short = 'l', long = "list")]
     pub list: bool,
 
-    /// With --sync: sync, sleep --interval, and repeat until stopped
+    /// With --sync: sync, sleep --interval, and repeat until stopped (kill -USR1 PID: sync now)
     #[arg(short = 'd', long = "daemon", requires = "sync")]
     pub daemon: bool,
 

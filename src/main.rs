@@ -97,7 +97,7 @@ impl Shell {
                 let out = self.out.clone();
                 std::thread::spawn(move || {
                     std::thread::sleep(grace);
-                    out.say("the reports in hand did not all arrive in time; quitting now (everything saved so far stays saved)");
+                    out.say("the requests in progress did not finish in time; quitting now (everything saved so far stays saved)");
                     signal::exit(daemon::exit_code_for(signal));
                 });
             }

@@ -112,7 +112,9 @@ fn a_one_off_sync_stuck_on_slow_reports_exits_143_within_2_s_of_sigterm_and_a_re
     let mut checks = Checks::new();
     checks.eq("exit code", out.code, Some(143));
     checks.that("exit within 2 s although requests hang", took < GRACEFUL_STOP, || format!("took {took:.2?}"));
-    checks.that("the early quit is explained", out.stderr.contains("quitting now"), || out.stderr.clone());
+    checks.that("the early quit is explained", out.stderr.contains("did not finish in time; quitting now"), || {
+        out.stderr.clone()
+    });
     checks.eq("nothing stored from the hanging requests", Db::open(dir.path()).activity_ids().len(), 0);
     checks.finish(&out);
 
