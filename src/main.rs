@@ -18,6 +18,8 @@ use dclisync::store::Store;
 const EXIT_WAIT: Duration = Duration::from_secs(10);
 
 fn main() {
+    // First of all, so that a signal during start-up is handled like any other.
+    let signals = signal::Listener::catch();
     let args = Args::parse();
     let default_data_dir = directories::BaseDirs::new().map(|b| b.data_local_dir().join("dcli"));
     let config = match cli::config(args, |k| std::env::var(k).ok(), default_data_dir) {
@@ -34,14 +36,17 @@ fn main() {
     let mode = if config.daemon { Mode::Daemon { interval: config.interval } } else { Mode::Once };
     let shell = Shell { machine: Arc::new(Mutex::new(Machine::new(mode))), stop: Stop::new(), bell: Bell::new(), out };
     let listener = shell.clone();
-    if let Err(e) = signal::listen(move |event| {
-        for effect in listener.feed(event) {
-            // Rounds and sleeps only ever follow the main thread's own events.
-            if let Some(effect) = listener.apply(effect) {
-                log::debug!("signal thread: ignored {effect:?}");
+    let listening = signals.and_then(|signals| {
+        signals.listen(move |event| {
+            for effect in listener.feed(event) {
+                // Rounds and sleeps only ever follow the main thread's own events.
+                if let Some(effect) = listener.apply(effect) {
+                    log::debug!("signal thread: ignored {effect:?}");
+                }
             }
-        }
-    }) {
+        })
+    });
+    if let Err(e) = listening {
         log::warn!("cannot catch signals ({e}); stopping may interrupt a report download");
     }
 

@@ -101,24 +101,46 @@ pub fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// Delivers stop signals (as [`Event::Stop`] with the signal's number) and wake requests (as
-/// [`Event::Wake`], SIGUSR1 on Unix) to `on_event`, on a thread of their own.
-#[cfg(unix)]
-pub fn listen(mut on_event: impl FnMut(Event) + Send + 'static) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])?;
-    std::thread::Builder::new().name("signals".to_string()).spawn(move || {
-        for signal in signals.forever() {
-            on_event(if signal == SIGUSR1 { Event::Wake } else { Event::Stop(signal) });
-        }
-    })?;
-    Ok(())
+/// The signals dclisync handles, caught from the moment [`Listener::catch`] returns (so one that
+/// comes during start-up is not lost, nor does it kill the process half-way) and delivered once
+/// [`Listener::listen`] is called.
+pub struct Listener {
+    #[cfg(unix)]
+    signals: signal_hook::iterator::Signals,
 }
 
-/// Delivers Ctrl-C (and the console's close and logoff events) as [`Event::Stop`] with SIGINT.
-#[cfg(not(unix))]
-pub fn listen(mut on_event: impl FnMut(Event) + Send + 'static) -> std::io::Result<()> {
-    ctrlc::set_handler(move || on_event(Event::Stop(crate::daemon::SIGINT))).map_err(std::io::Error::other)
+impl Listener {
+    /// Starts catching SIGINT, SIGTERM, SIGHUP and SIGUSR1 (on Unix; elsewhere Ctrl-C is caught
+    /// by [`Listener::listen`]).
+    pub fn catch() -> std::io::Result<Listener> {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+            let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])?;
+            Ok(Listener { signals })
+        }
+        #[cfg(not(unix))]
+        Ok(Listener {})
+    }
+
+    /// Delivers stop signals (as [`Event::Stop`] with the signal's number) and wake requests (as
+    /// [`Event::Wake`], SIGUSR1) to `on_event`, on a thread of their own, starting with any that
+    /// arrived since [`Listener::catch`].
+    #[cfg(unix)]
+    pub fn listen(mut self, mut on_event: impl FnMut(Event) + Send + 'static) -> std::io::Result<()> {
+        std::thread::Builder::new().name("signals".to_string()).spawn(move || {
+            for signal in self.signals.forever() {
+                on_event(if signal == signal_hook::consts::SIGUSR1 { Event::Wake } else { Event::Stop(signal) });
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Delivers Ctrl-C (and the console's close and logoff events) as [`Event::Stop`] with SIGINT.
+    #[cfg(not(unix))]
+    pub fn listen(self, mut on_event: impl FnMut(Event) + Send + 'static) -> std::io::Result<()> {
+        ctrlc::set_handler(move || on_event(Event::Stop(crate::daemon::SIGINT))).map_err(std::io::Error::other)
+    }
 }
 
 #[cfg(test)]
