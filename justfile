@@ -49,3 +49,8 @@ demo:
         JOIN member m ON m.member_id = c.member
         JOIN sync ON sync.member = m.member_id
        GROUP BY player, md.mode ORDER BY player, md.mode"
+
+# Resident memory of the daemon over 50 idle rounds against the fake Bungie (Linux)
+bench-daemon *ARGS:
+    cargo build --release --quiet --bin dclisync --example daemon_memory
+    target/release/examples/daemon_memory {{ARGS}}

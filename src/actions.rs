@@ -6,6 +6,7 @@ use crate::bungie::client::Client;
 use crate::bungie::envelope::ApiError;
 use crate::bungie::gate::Gate;
 use crate::cli::Config;
+use crate::daemon::Totals;
 use crate::error::Error;
 use crate::listing;
 use crate::lock::SyncLock;
@@ -22,9 +23,10 @@ use crate::sync::{display_name, now_text, Syncer};
 /// Clan member pages read at the most (100 members a page).
 const MAX_CLAN_PAGES: usize = 100;
 
-/// Runs every action the configuration asks for. Failures of single players are reported as
-/// they happen and make the run end with exit code 1 after the other actions ran.
-pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
+/// Runs every action the configuration asks for, and returns the round's figures. Failures of
+/// single players are reported as they happen and counted in [`Totals::problems`] (a one-off run
+/// then ends with exit code 1, after the other actions ran).
+pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<Totals, Error> {
     // With --json, stdout carries the list alone; the other actions report on stderr.
     let quiet;
     let out = if config.json {
@@ -46,6 +48,7 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan));
     // Failures already reported to the user; any makes the run end with exit code 1.
     let mut problems = 0;
+    let mut totals = Totals::default();
 
     if let (Some(group), Some(syncer)) = (config.import_group, &syncer) {
         import_group(syncer, store, group)?;
@@ -86,7 +89,8 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         }
         let started = std::time::Instant::now();
         let round = syncer.sync_round(store, &players)?;
-        if players.len() > 1 {
+        // A daemon says the same in its round's end line.
+        if players.len() > 1 && !out.is_daemon() {
             let mut extras = String::new();
             if round.rescanned > 0 {
                 extras.push_str(&format!(
@@ -107,15 +111,19 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
             ));
         }
         problems += round.failed_players;
+        totals = Totals {
+            players: players.len(),
+            synced: round.players,
+            new: round.new,
+            left_queued: round.left_queued,
+            unreachable: round.unreachable_players,
+            ..totals
+        };
     }
     if config.list {
         list(store, out, config.json)?;
     }
-    match problems {
-        0 => Ok(()),
-        1 => Err(Error::Partial("finished with 1 problem (reported above)".to_string())),
-        n => Err(Error::Partial(format!("finished with {n} problems (reported above)"))),
-    }
+    Ok(Totals { problems, ..totals })
 }
 
 /// Finds the Bungie account of a name (SPEC §2 search and cross-save rules).

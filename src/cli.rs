@@ -84,7 +84,7 @@ pub struct Args {
     #[arg(long = "json", requires = "list")]
     pub json: bool,
 
-    /// With --sync: sync, sleep --interval, and repeat until stopped
+    /// With --sync: sync, sleep --interval, and repeat until stopped (kill -USR1 PID: sync now)
     #[arg(short = 'd', long = "daemon", requires = "sync")]
     pub daemon: bool,
 

@@ -5,14 +5,17 @@
 //! touch the network, the disk or the clock: [`name`] (Bungie names), [`time`] (RFC 3339 text),
 //! [`bungie::model`] and [`bungie::envelope`] (what Bungie answered), [`pgcr`] (a match report as
 //! database rows), [`fixups`] (mode repairs), [`plan`] (what a sync must fetch), [`refresh`]
-//! (reports fetched too early), [`rescan`] (whole-history walks) and [`cli`] (the validated
-//! configuration). The shell acts on their decisions: [`bungie::client`] speaks HTTP, [`store`]
-//! owns every SQL statement, [`sync`] and [`actions`] run the user's actions, and [`output`]
-//! writes to the terminal.
+//! (reports fetched too early), [`rescan`] (whole-history walks), [`limiter`] (the request
+//! pace), [`retry`] (what follows a failed request), [`daemon`] (the run loop: rounds, sleeps,
+//! signals, exit codes) and [`cli`] (the validated configuration). The shell acts on their
+//! decisions: [`bungie::client`] speaks HTTP through [`bungie::gate`], [`store`] owns every SQL
+//! statement, [`lock`] keeps one sync per database, [`sync`] and [`actions`] run the user's
+//! actions, [`output`] writes to the terminal, and [`signal`] delivers signals and stops.
 
 pub mod actions;
 pub mod bungie;
 pub mod cli;
+pub mod daemon;
 pub mod error;
 pub mod fixups;
 pub mod limiter;

@@ -1,15 +1,25 @@
-//! The `dclisync` binary: parse, validate, open, run, and map the result to an exit code.
+//! The `dclisync` binary: parse, validate, open, then drive the run loop of [`dclisync::daemon`]
+//! (one round, or rounds until stopped) and carry out what it decides.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use dclisync::bungie::envelope::ApiError;
 use dclisync::cli::{self, Args};
-use dclisync::error::{Error, EXIT_OK};
-use dclisync::output::Output;
-use dclisync::signal::Stop;
+use dclisync::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
+use dclisync::error::EXIT_FAILURE;
+use dclisync::output::{now_stamp, Output};
+use dclisync::signal::{self, Bell, Stop};
 use dclisync::store::Store;
 
+/// How long the main thread waits for an exit that another thread has begun.
+const EXIT_WAIT: Duration = Duration::from_secs(10);
+
 fn main() {
+    // First of all, so that a signal during start-up is handled like any other.
+    let signals = signal::Listener::catch();
     let args = Args::parse();
     let default_data_dir = directories::BaseDirs::new().map(|b| b.data_local_dir().join("dcli"));
     let config = match cli::config(args, |k| std::env::var(k).ok(), default_data_dir) {
@@ -19,51 +29,130 @@ fn main() {
             Args::command().error(clap::error::ErrorKind::MissingRequiredArgument, e.0).exit();
         }
     };
-    let level = if config.verbose { "warn,dclisync=debug" } else { "warn" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_target(false)
-        .format_timestamp(None)
-        .init();
+    // Log lines (-v) would tear through the bars, so verbose runs go without them.
+    let out = if config.daemon { Output::daemon() } else { Output::new(!config.verbose) };
+    init_logger(config.verbose, out.stamps_stderr());
 
-    let code = match run(&config) {
-        Ok(()) => EXIT_OK,
+    let mode = if config.daemon { Mode::Daemon { interval: config.interval } } else { Mode::Once };
+    let shell = Shell { machine: Arc::new(Mutex::new(Machine::new(mode))), stop: Stop::new(), bell: Bell::new(), out };
+    let listener = shell.clone();
+    let listening = signals.and_then(|signals| {
+        signals.listen(move |event| {
+            for effect in listener.feed(event) {
+                // Rounds and sleeps only ever follow the main thread's own events.
+                if let Some(effect) = listener.apply(effect) {
+                    log::debug!("signal thread: ignored {effect:?}");
+                }
+            }
+        })
+    });
+    if let Err(e) = listening {
+        log::warn!("cannot catch signals ({e}); stopping may interrupt a report download");
+    }
+
+    let mut store = match Store::open(&config.data_dir) {
+        Ok(store) => store,
         Err(e) => {
-            eprintln!("error: {e}");
-            e.exit_code()
+            shell.out.say(&format!("error: {e}"));
+            signal::exit(EXIT_FAILURE);
         }
     };
-    std::process::exit(code);
-}
-
-fn run(config: &cli::Config) -> Result<(), Error> {
-    let stop = Stop::new();
-    if let Err(e) = stop.install() {
-        log::warn!("cannot catch Ctrl-C ({e}); stopping may interrupt a report download");
-    }
-    // Log lines (-v) would tear through the bars, so verbose runs go without them.
-    let out = Output::new(!config.daemon && !config.verbose);
-    let mut store = Store::open(&config.data_dir)?;
     log::debug!("database: {}", store.path().display());
-    if config.daemon {
-        return daemon(config, &mut store, &out, &stop);
-    }
-    dclisync::actions::run(config, &mut store, &out, &stop)
+    shell.drive(&config, &mut store)
 }
 
-/// Syncs, sleeps for the interval, and repeats until stopped.
-fn daemon(config: &cli::Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<(), Error> {
-    let mut round = config.clone();
-    loop {
-        let outcome = dclisync::actions::run(&round, store, out, stop);
-        // Import, add, remove and list happen once; later rounds only sync.
-        round = cli::Config { import_group: None, add: Vec::new(), remove: Vec::new(), list: false, ..round };
-        match outcome {
-            // Retrying cannot fix a bad key or an unusable database.
-            Err(e @ (Error::Interrupted(_) | Error::Api(ApiError::BadKey(_)) | Error::Store(_))) => return Err(e),
-            Err(e) => out.status(&format!("round failed: {e}; trying again in {} s", config.interval.as_secs())),
-            Ok(()) => {}
-        }
-        stop.sleep(config.interval);
-        stop.check()?;
+fn init_logger(verbose: bool, stamped: bool) {
+    let level = if verbose { "warn,dclisync=debug" } else { "warn" };
+    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level));
+    logger.format_target(false).format_timestamp(None);
+    if stamped {
+        // The same stamp as the daemon's own lines, so a log file reads in one style.
+        logger.format(|buf, record| writeln!(buf, "{} {}: {}", now_stamp(), record.level(), record.args()));
     }
+    logger.init();
+}
+
+/// What the main thread and the signal thread share: the run loop's state and the handles its
+/// effects act on.
+#[derive(Clone)]
+struct Shell {
+    machine: Arc<Mutex<Machine>>,
+    stop: Stop,
+    bell: Bell,
+    out: Output,
+}
+
+impl Shell {
+    fn feed(&self, event: Event) -> Vec<Effect> {
+        self.machine.lock().unwrap_or_else(|e| e.into_inner()).handle(event)
+    }
+
+    /// Carries out an effect any thread can; hands back the ones only the main thread can
+    /// (running a round, sleeping between rounds).
+    fn apply(&self, effect: Effect) -> Option<Effect> {
+        match effect {
+            Effect::Say(Line::Out(line)) => self.out.result(&line),
+            Effect::Say(Line::Err(line)) => self.out.say(&line),
+            Effect::EndSleep => self.bell.ring(),
+            Effect::WindDown { signal, grace } => {
+                self.stop.request(signal);
+                // Workers stuck in slow requests must not hold the exit: quit after the grace
+                // period even if the round has not come back. Each report is one transaction,
+                // so whatever is cut off is simply not saved, never half-saved.
+                let out = self.out.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(grace);
+                    out.say("the requests in progress did not finish in time; quitting now (everything saved so far stays saved)");
+                    signal::exit(daemon::exit_code_for(signal));
+                });
+            }
+            Effect::Exit(code) => signal::exit(code),
+            main_only @ (Effect::RunRound { .. } | Effect::Sleep(_)) => return Some(main_only),
+        }
+        None
+    }
+
+    /// The main thread's loop: runs the rounds and sleeps the machine asks for, until it exits.
+    fn drive(&self, config: &cli::Config, store: &mut Store) -> ! {
+        let mut effects = self.feed(Event::Start);
+        loop {
+            let mut next = None;
+            for effect in effects {
+                match self.apply(effect) {
+                    Some(Effect::RunRound { number, quiet }) => {
+                        self.out.set_quiet(quiet);
+                        let round = round_config(config, number);
+                        let started = Instant::now();
+                        let outcome = match dclisync::actions::run(&round, store, &self.out, &self.stop) {
+                            Ok(totals) => Outcome::Done(totals),
+                            Err(e) => Outcome::of_error(&e),
+                        };
+                        next = Some(Event::RoundEnded { outcome, elapsed: started.elapsed() });
+                    }
+                    Some(Effect::Sleep(duration)) => {
+                        self.bell.sleep(duration);
+                        next = Some(Event::SleepOver);
+                    }
+                    _ => {}
+                }
+            }
+            match next {
+                Some(event) => effects = self.feed(event),
+                None => {
+                    // The signal thread is exiting the process; returning from main would exit 0.
+                    std::thread::sleep(EXIT_WAIT);
+                    signal::exit(EXIT_FAILURE);
+                }
+            }
+        }
+    }
+}
+
+/// The configuration of round `number`: import, add, remove and list happen in the first round
+/// only; later rounds only sync.
+fn round_config(config: &cli::Config, number: u64) -> cli::Config {
+    if number <= 1 {
+        return config.clone();
+    }
+    cli::Config { import_group: None, add: Vec::new(), remove: Vec::new(), list: false, ..config.clone() }
 }

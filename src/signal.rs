@@ -1,40 +1,49 @@
-//! Stopping cleanly: a shared flag that a first Ctrl-C (or SIGTERM) sets, and sleeps that wake
-//! when it is set. A second signal exits at once.
+//! Signals and stopping: the shared stop flag a first signal sets (with the signal's number), the
+//! listener that turns OS signals into [`crate::daemon::Event`]s, the interruptible sleep between daemon
+//! rounds, and the one way the process exits.
+//!
+//! On Unix, `signal-hook` tells SIGINT, SIGTERM, SIGHUP and SIGUSR1 apart (SIGUSR1 wakes a
+//! sleeping daemon); elsewhere `ctrlc` catches Ctrl-C, reported as SIGINT. What each signal means
+//! is decided in [`crate::daemon`]; this module only delivers them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::daemon::Event;
 use crate::error::Error;
 
 /// How often an interruptible sleep looks at the flag.
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
-/// SIGINT's number: the exit code after a signal is 128 + this.
-pub const SIGINT: i32 = 2;
 
-/// Set when the user asked to stop.
+/// Set, to the signal's number, when the user asked to stop.
 #[derive(Debug, Clone, Default)]
-pub struct Stop(Arc<AtomicBool>);
+pub struct Stop(Arc<AtomicI32>);
 
 impl Stop {
     pub fn new() -> Stop {
         Stop::default()
     }
 
-    pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
+    /// Asks the run to stop because of `signal`; the first request wins.
+    pub fn request(&self, signal: i32) {
+        let _ = self.0.compare_exchange(0, signal.max(1), Ordering::SeqCst, Ordering::SeqCst);
     }
 
     pub fn requested(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.signal().is_some()
+    }
+
+    /// The signal that asked to stop, if any.
+    pub fn signal(&self) -> Option<i32> {
+        Some(self.0.load(Ordering::SeqCst)).filter(|s| *s != 0)
     }
 
     /// `Err(Interrupted)` once a stop was requested.
     pub fn check(&self) -> Result<(), Error> {
-        if self.requested() {
-            Err(Error::Interrupted(SIGINT))
-        } else {
-            Ok(())
+        match self.signal() {
+            Some(signal) => Err(Error::Interrupted(signal)),
+            None => Ok(()),
         }
     }
 
@@ -49,16 +58,126 @@ impl Stop {
             std::thread::sleep(SLEEP_SLICE.min(end - now));
         }
     }
+}
 
-    /// Installs the handler: the first signal sets the flag, a second one exits at once.
-    pub fn install(&self) -> Result<(), ctrlc::Error> {
-        let stop = self.clone();
-        ctrlc::set_handler(move || {
-            if stop.requested() {
-                std::process::exit(128 + SIGINT);
+/// The daemon's sleep between rounds, which [`Bell::ring`] ends early.
+#[derive(Debug, Clone, Default)]
+pub struct Bell(Arc<(Mutex<bool>, Condvar)>);
+
+impl Bell {
+    pub fn new() -> Bell {
+        Bell::default()
+    }
+
+    /// Sleeps for `duration` or until rung, whichever comes first. A ring that came just before
+    /// the sleep began ends it at once.
+    pub fn sleep(&self, duration: Duration) {
+        let (rung, wakeup) = &*self.0;
+        let end = Instant::now() + duration;
+        let mut rung = rung.lock().unwrap_or_else(|e| e.into_inner());
+        while !*rung {
+            let now = Instant::now();
+            if now >= end {
+                break;
             }
-            stop.request();
-            eprintln!("stopping after the reports in hand are saved (press Ctrl-C again to quit at once)");
-        })
+            rung = wakeup.wait_timeout(rung, end - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        *rung = false;
+    }
+
+    pub fn ring(&self) {
+        let (rung, wakeup) = &*self.0;
+        *rung.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        wakeup.notify_all();
+    }
+}
+
+/// Exits the process with `code`. Only one thread ever gets to exit: a signal thread and the main
+/// thread finishing at the same moment cannot run the exit twice.
+pub fn exit(code: i32) -> ! {
+    static EXITING: Mutex<()> = Mutex::new(());
+    // Held until the process ends; a second caller waits here for it.
+    let _only_one = EXITING.lock();
+    std::process::exit(code)
+}
+
+/// The signals dclisync handles, caught from the moment [`Listener::catch`] returns (so one that
+/// comes during start-up is not lost, nor does it kill the process half-way) and delivered once
+/// [`Listener::listen`] is called.
+pub struct Listener {
+    #[cfg(unix)]
+    signals: signal_hook::iterator::Signals,
+}
+
+impl Listener {
+    /// Starts catching SIGINT, SIGTERM, SIGHUP and SIGUSR1 (on Unix; elsewhere Ctrl-C is caught
+    /// by [`Listener::listen`]).
+    pub fn catch() -> std::io::Result<Listener> {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+            let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])?;
+            Ok(Listener { signals })
+        }
+        #[cfg(not(unix))]
+        Ok(Listener {})
+    }
+
+    /// Delivers stop signals (as [`Event::Stop`] with the signal's number) and wake requests (as
+    /// [`Event::Wake`], SIGUSR1) to `on_event`, on a thread of their own, starting with any that
+    /// arrived since [`Listener::catch`].
+    #[cfg(unix)]
+    pub fn listen(mut self, mut on_event: impl FnMut(Event) + Send + 'static) -> std::io::Result<()> {
+        std::thread::Builder::new().name("signals".to_string()).spawn(move || {
+            for signal in self.signals.forever() {
+                on_event(if signal == signal_hook::consts::SIGUSR1 { Event::Wake } else { Event::Stop(signal) });
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Delivers Ctrl-C (and the console's close and logoff events) as [`Event::Stop`] with SIGINT.
+    #[cfg(not(unix))]
+    pub fn listen(self, mut on_event: impl FnMut(Event) + Send + 'static) -> std::io::Result<()> {
+        ctrlc::set_handler(move || on_event(Event::Stop(crate::daemon::SIGINT))).map_err(std::io::Error::other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_stop_request_wins() {
+        let stop = Stop::new();
+        assert!(stop.check().is_ok());
+        stop.request(crate::daemon::SIGTERM);
+        stop.request(crate::daemon::SIGINT);
+        assert_eq!(stop.signal(), Some(crate::daemon::SIGTERM));
+        assert!(matches!(stop.check(), Err(Error::Interrupted(15))));
+    }
+
+    #[test]
+    fn a_bell_ends_a_sleep_early_even_when_rung_just_before() {
+        let bell = Bell::new();
+        bell.ring();
+        let started = Instant::now();
+        bell.sleep(Duration::from_secs(30));
+        assert!(started.elapsed() < Duration::from_secs(5), "a ring before the sleep ends it");
+
+        let ringer = bell.clone();
+        let started = Instant::now();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            ringer.ring();
+        });
+        bell.sleep(Duration::from_secs(30));
+        t.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5), "a ring during the sleep ends it");
+
+        // The ring was used up: the next sleep lasts its time.
+        let started = Instant::now();
+        bell.sleep(Duration::from_millis(60));
+        assert!(started.elapsed() >= Duration::from_millis(60));
     }
 }

@@ -83,6 +83,9 @@ pub struct RoundSummary {
     pub found_by_rescan: usize,
     /// Players that could not be synced (each reported as it happened).
     pub failed_players: usize,
+    /// Of those, the ones that failed because Bungie.net could not be reached: when nobody could
+    /// be, the daemon reports an outage once instead of these failures every round.
+    pub unreachable_players: usize,
 }
 
 /// How a worker's download of one report ended.
@@ -159,7 +162,7 @@ impl<'a> Syncer<'a> {
                     round.refreshed += s.refreshed;
                     round.rescanned += usize::from(s.rescanned);
                     round.found_by_rescan += s.found_by_rescan;
-                    self.out.result(&format!(
+                    self.out.detail(&format!(
                         "{label}: {} new, {} already stored, {} left queued for retry{} ({:.1} s)",
                         s.new,
                         s.already_stored,
@@ -183,6 +186,7 @@ impl<'a> Syncer<'a> {
                 }
                 Err(Error::Api(e)) if !e.stops_round() => {
                     round.failed_players += 1;
+                    round.unreachable_players += usize::from(e.is_transient());
                     let what = if e == ApiError::Privacy { "skipping" } else { "error: could not sync" };
                     self.out.status(&format!("{what} {label}: {e}"));
                 }

@@ -144,7 +144,7 @@ mod tests {
         let stop = Stop::new();
         let gate = Gate::new(Some(25.0), 1, stop.clone());
         let held = gate.pass().unwrap();
-        stop.request();
+        stop.request(2);
         assert_eq!(gate.pass().err(), Some(ApiError::Stopped));
         drop(held);
         assert_eq!(gate.pass().err(), Some(ApiError::Stopped));

@@ -97,6 +97,15 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// Whether another process held the database for longer than the busy timeout: the next
+    /// try may well succeed, so a daemon carries on.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. }
+            if matches!(source.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)))
+    }
+}
+
 /// A player on the sync list, with what `--list` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedPlayer {
@@ -829,8 +838,29 @@ mod tests {
         normalize(id, &report).expect("storable")
     }
 
+    impl Store {
+        /// A second connection that gives up at once instead of waiting for the busy timeout.
+        fn open_for_test_without_waiting(dir: &Path) -> Store {
+            let store = Store::open(dir).expect("second connection");
+            store.conn.busy_timeout(Duration::ZERO).expect("no busy wait");
+            store
+        }
+    }
+
     fn count(store: &Store, table: &str) -> i64 {
         store.conn.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |r| r.get(0)).expect("count")
+    }
+
+    #[test]
+    fn a_database_held_by_another_process_is_a_busy_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let holder = Store::open(dir.path()).expect("first connection");
+        let mut store = Store::open_for_test_without_waiting(dir.path());
+        holder.conn.execute_batch("BEGIN IMMEDIATE").expect("hold the write lock");
+        let err = store.add_player(&sample_rows().players[0].member, "2024-01-01T00:00:00+00:00").expect_err("locked");
+        assert!(err.is_busy(), "{err:?}");
+        let other = StoreError::NotDcli { path: dir.path().to_path_buf() };
+        assert!(!other.is_busy());
     }
 
     #[test]

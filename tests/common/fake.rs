@@ -240,6 +240,10 @@ struct State {
     hidden_from_history: std::collections::HashSet<String>,
     /// Instance ids whose report is answered with 1653 (not available yet).
     withheld: std::collections::HashSet<String>,
+    /// Every request gets ErrorCode 5 (SystemDisabled), as during Bungie's maintenance.
+    maintenance: bool,
+    /// PGCR answers are held back this long (a server stuck on a request).
+    pgcr_delay: Option<Duration>,
 }
 
 impl State {
@@ -419,11 +423,24 @@ impl FakeBungie {
         self.shared.state().withheld.insert(instance_id.to_owned());
     }
 
-    /// Serve normally again: no failing reports, and no forced fault left from [`FakeBungie::fail_next`].
+    /// Answer every request with ErrorCode 5 (SystemDisabled), as Bungie does in maintenance.
+    pub fn start_maintenance(&self) {
+        self.shared.state().maintenance = true;
+    }
+
+    /// Hold every PGCR answer back for `delay`, as a server stuck on requests does.
+    pub fn delay_pgcrs(&self, delay: Duration) {
+        self.shared.state().pgcr_delay = Some(delay);
+    }
+
+    /// Serve normally again: no failing reports, no forced fault left from
+    /// [`FakeBungie::fail_next`], no maintenance and no delay.
     pub fn heal(&self) {
         let mut state = self.shared.state();
         state.fail_pgcrs_from = None;
         state.forced.clear();
+        state.maintenance = false;
+        state.pgcr_delay = None;
     }
 
     /// The next `n` requests whose `path?query` starts with `prefix` get fault `kind`, whatever
@@ -651,6 +668,10 @@ impl Respond for Responder {
         let path_and_query = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let api_key_ok = header("x-api-key").as_deref() == Some(shared.api_key.as_str());
+        let (maintenance, pgcr_delay) = {
+            let state = shared.state();
+            (state.maintenance, state.pgcr_delay.filter(|_| path.starts_with(PGCR_PATH_PREFIX)))
+        };
         let verdict = shared.state().admit(options, at, &method, &path_and_query);
         let answer = |counts_as_served: bool| {
             if api_key_ok {
@@ -659,9 +680,12 @@ impl Respond for Responder {
                 failure(401, 2101, "ApiInvalidOrExpiredKey", "The given Platform API Key is invalid.")
             }
         };
-        let mut delay = options.latency;
+        let mut delay = options.latency + pgcr_delay.unwrap_or_default();
         let (reply, throttled, fault) = match verdict {
             Verdict::Throttle => (limit_exceeded(options.throttle_seconds), true, None),
+            Verdict::Serve if maintenance => {
+                (failure(503, 5, "SystemDisabled", "This system is temporarily disabled for maintenance."), false, None)
+            }
             Verdict::Serve => (answer(true), false, None),
             Verdict::Fault(kind) => {
                 let (reply, extra) = fault_reply(kind, options, answer);

@@ -12,6 +12,7 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -177,8 +178,8 @@ impl Dclisync {
     pub fn spawn(mut self) -> Running {
         let command = self.shown.join(" ");
         let mut child = self.cmd.spawn().unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-        let out = drain(child.stdout.take().expect("piped stdout"));
-        let err = drain(child.stderr.take().expect("piped stderr"));
+        let out = Pipe::drain(child.stdout.take().expect("piped stdout"));
+        let err = Pipe::drain(child.stderr.take().expect("piped stderr"));
         Running { child, out, err, started: Instant::now(), timeout: self.timeout, command }
     }
 
@@ -187,19 +188,43 @@ impl Dclisync {
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
+/// One output stream of the child, read as it comes so a test can watch a long-running process.
+struct Pipe {
+    seen: Arc<Mutex<Vec<u8>>>,
+    reader: JoinHandle<()>,
+}
+
+impl Pipe {
+    fn drain(mut pipe: impl Read + Send + 'static) -> Pipe {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+            }
+        });
+        Pipe { seen, reader }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    fn finish(self) -> String {
+        let _ = self.reader.join();
+        String::from_utf8_lossy(&self.seen.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
 }
 
 /// A dclisync process that is still running.
 pub struct Running {
     child: Child,
-    out: JoinHandle<Vec<u8>>,
-    err: JoinHandle<Vec<u8>>,
+    out: Pipe,
+    err: Pipe,
     started: Instant,
     timeout: Duration,
     command: String,
@@ -212,6 +237,40 @@ impl Running {
 
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// What the process printed on stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        self.out.text()
+    }
+
+    /// What the process printed on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.err.text()
+    }
+
+    /// Waits until `done(stdout, stderr)` holds, the process exits, or `timeout` passes; says
+    /// whether `done` held.
+    pub fn wait_for(&mut self, timeout: Duration, done: impl Fn(&str, &str) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if done(&self.out.text(), &self.err.text()) {
+                return true;
+            }
+            if self.has_exited() || Instant::now() >= deadline {
+                return done(&self.out.text(), &self.err.text());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the process.
+    #[cfg(unix)]
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("pid fits in pid_t");
+        // SAFETY: kill(2) has no memory effects; the pid is our own child, not yet reaped.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
     }
 
     /// Wait for the exit, killing the process once its timeout has passed.
@@ -239,11 +298,10 @@ impl Running {
     }
 
     fn finish(self, code: Option<i32>, timed_out: bool) -> Output {
-        let text = |h: JoinHandle<Vec<u8>>| String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned();
         Output {
             code,
-            stdout: text(self.out),
-            stderr: text(self.err),
+            stdout: self.out.finish(),
+            stderr: self.err.finish(),
             timed_out,
             elapsed: self.started.elapsed(),
             command: self.command,
