@@ -4,9 +4,11 @@
 //! `std::process::Command` against [`FakeBungie::uri`].
 //!
 //! One [`Respond`] implementation routes by method, path and query; knobs such as
-//! [`FakeBungie::fail_pgcrs_after`] change its behaviour while a sync is running.
+//! [`FakeBungie::fail_pgcrs_after`] and [`FakeBungie::fail_next`] change its behaviour while a
+//! sync is running. [`FakeOptions`] make it a less friendly server: latency on every answer,
+//! Bungie's request limit, and transient faults drawn at random from a seed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::world::{Account, Player, World, HISTORY_PAGE_SIZE};
+use super::world::{Account, Player, SplitMix64, World, HISTORY_PAGE_SIZE};
 
 /// Path of the post-game carnage report endpoint (on stats.bungie.net in production).
 pub const PGCR_PATH_PREFIX: &str = "/Platform/Destiny2/Stats/PostGameCarnageReport/";
@@ -27,6 +29,123 @@ const DEFAULT_HISTORY_COUNT: usize = 25;
 /// The HTML page a Bungie outage serves instead of JSON.
 const OUTAGE_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>Bungie.net - Service Unavailable</title></head>\
 <body><h1>Bungie.net is down</h1><p>We are working on it. Please try again later.</p></body></html>\n";
+
+/// The HTML page a failing proxy or load balancer serves.
+const GATEWAY_PAGE: &str = "<html><head><title>Gateway Error</title></head><body><center><h1>Gateway Error</h1>\
+</center><hr><center>edge proxy</center></body></html>\n";
+
+/// A body sent as `application/json` that no JSON parser accepts.
+const INVALID_JSON: &str = "{\"Response\": {\"activityDetails\": ]], \"ErrorCode\": 1 <!-- upstream error -->";
+
+/// Bungie's documented limit per client: 25 requests per second averaged over a rolling 10 s.
+pub const BUNGIE_LIMIT: (usize, Duration) = (250, Duration::from_secs(10));
+/// `ThrottleSeconds` of a limit answer: what Bungie almost always sends.
+pub const LIMIT_THROTTLE_SECONDS: u64 = 10;
+/// Extra wait of a [`FaultKind::Slow`] answer: long, yet well below dclisync's 30 s read timeout.
+pub const SLOW_FAULT_DELAY: Duration = Duration::from_secs(3);
+
+/// How the fake departs from a healthy, instant, unlimited Bungie.net. `Default` is exactly that
+/// healthy fake, which every end-to-end test used before these options existed.
+///
+/// Order of decisions for each arriving request: the limiter (a throttle answer), then a fault
+/// forced by [`FakeBungie::fail_next`], then a random fault, then the real answer. `latency`
+/// delays every answer, whatever it is.
+#[derive(Debug, Clone)]
+pub struct FakeOptions {
+    /// Added to every answer through wiremock's response delay, so no tokio worker waits.
+    pub latency: Duration,
+    /// `(max, window)`: a request arriving while the last `window` already holds `max` arrivals
+    /// is throttled. Every arrival counts, throttled ones too, so a client that keeps hammering
+    /// stays throttled, as with a strict real server. The throttle answer is what Bungie sends
+    /// for its per-client limit: HTTP 429 with the JSON envelope, `ErrorCode` 51
+    /// (`PerEndpointRequestThrottleExceeded`) and `ThrottleSeconds` = `throttle_seconds`, no
+    /// `Retry-After` header (the envelope is the signal a client must read). `None`: no limit.
+    pub limit: Option<(usize, Duration)>,
+    /// `ThrottleSeconds` of the limiter's answers.
+    pub throttle_seconds: u64,
+    /// Chance, for each request the limiter lets through, of a fault drawn evenly from
+    /// `fault_kinds`. The draw depends only on `fault_seed`, the request's method, path and
+    /// query, and how many times that same request came before: the same run of requests meets
+    /// the same faults whatever the thread timing.
+    pub fault_rate: f64,
+    pub fault_seed: u64,
+    /// The transient faults drawn from; by default all of [`FaultKind::ALL`].
+    pub fault_kinds: Vec<FaultKind>,
+    /// Extra wait of a [`FaultKind::Slow`] answer.
+    pub slow_delay: Duration,
+}
+
+impl Default for FakeOptions {
+    fn default() -> Self {
+        FakeOptions {
+            latency: Duration::ZERO,
+            limit: None,
+            throttle_seconds: LIMIT_THROTTLE_SECONDS,
+            fault_rate: 0.0,
+            fault_seed: 0,
+            fault_kinds: FaultKind::ALL.to_vec(),
+            slow_delay: SLOW_FAULT_DELAY,
+        }
+    }
+}
+
+/// A transient failure the fake can answer with instead of the real answer. Each is one a client
+/// must retry (SPEC §2 "Politeness and faults"); none loses data if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    /// HTTP 500 with Bungie's HTML outage page.
+    Html500,
+    /// HTTP 502 with an HTML page, as a failing proxy sends.
+    Html502,
+    /// HTTP 503 with an HTML page and no `Retry-After`.
+    Html503,
+    /// HTTP 504 with an HTML page.
+    Html504,
+    /// HTTP 503 with an HTML page and `Retry-After: 1`.
+    Unavailable503RetryAfter,
+    /// HTTP 200, `application/json`, the real answer cut in half.
+    TruncatedJson,
+    /// HTTP 200, `application/json`, a body that is not JSON at all.
+    InvalidJson,
+    /// HTTP 500 envelope with `ErrorCode` 1618 `DestinyUnexpectedError`.
+    Unexpected1618,
+    /// HTTP 500 envelope with `ErrorCode` 36 `ThrottleLimitExceededMomentarily` and
+    /// `ThrottleSeconds` 1: a throttle code other than the limiter's 51.
+    Throttle36,
+    /// The real answer, after an extra [`FakeOptions::slow_delay`].
+    Slow,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 10] = [
+        FaultKind::Html500,
+        FaultKind::Html502,
+        FaultKind::Html503,
+        FaultKind::Html504,
+        FaultKind::Unavailable503RetryAfter,
+        FaultKind::TruncatedJson,
+        FaultKind::InvalidJson,
+        FaultKind::Unexpected1618,
+        FaultKind::Throttle36,
+        FaultKind::Slow,
+    ];
+
+    /// Short name for tables and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Html500 => "html-500",
+            FaultKind::Html502 => "html-502",
+            FaultKind::Html503 => "html-503",
+            FaultKind::Html504 => "html-504",
+            FaultKind::Unavailable503RetryAfter => "503-retry-after",
+            FaultKind::TruncatedJson => "truncated-json",
+            FaultKind::InvalidJson => "invalid-json",
+            FaultKind::Unexpected1618 => "error-1618",
+            FaultKind::Throttle36 => "throttle-36",
+            FaultKind::Slow => "slow",
+        }
+    }
+}
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -41,6 +160,10 @@ pub struct LoggedRequest {
     pub status: u16,
     pub user_agent: Option<String>,
     pub api_key_ok: bool,
+    /// Answered by the limiter with a throttle error instead of served.
+    pub throttled: bool,
+    /// The fault injected into the answer, if any.
+    pub fault: Option<FaultKind>,
 }
 
 impl LoggedRequest {
@@ -61,6 +184,20 @@ impl LoggedRequest {
     }
 }
 
+/// A fault forced on the next `remaining` requests whose `path?query` starts with `prefix`.
+struct Forced {
+    kind: FaultKind,
+    remaining: usize,
+    prefix: String,
+}
+
+/// What the fake does with one arriving request, before routing it.
+enum Verdict {
+    Throttle,
+    Fault(FaultKind),
+    Serve,
+}
+
 #[derive(Default)]
 struct State {
     log: Vec<LoggedRequest>,
@@ -68,11 +205,66 @@ struct State {
     pgcrs_served: usize,
     /// Once `pgcrs_served` reaches this, PGCR requests get an HTML 500.
     fail_pgcrs_from: Option<usize>,
+    /// Arrival times inside the limiter's window, oldest first.
+    arrivals: VecDeque<Duration>,
+    throttled: usize,
+    faults: BTreeMap<FaultKind, usize>,
+    forced: Vec<Forced>,
+    /// Times each `METHOD path?query` got past the limiter: the fault draw's counter.
+    passes: HashMap<String, u64>,
+}
+
+impl State {
+    fn admit(&mut self, options: &FakeOptions, at: Duration, method: &str, path_and_query: &str) -> Verdict {
+        if let Some((max, window)) = options.limit {
+            while self.arrivals.front().is_some_and(|&t| at.saturating_sub(t) >= window) {
+                self.arrivals.pop_front();
+            }
+            let full = self.arrivals.len() >= max;
+            self.arrivals.push_back(at);
+            if full {
+                self.throttled += 1;
+                return Verdict::Throttle;
+            }
+        }
+        let key = format!("{method} {path_and_query}");
+        let pass = self.passes.entry(key.clone()).or_insert(0);
+        let nth = *pass;
+        *pass += 1;
+        let forced = self.forced.iter_mut().find(|f| f.remaining > 0 && path_and_query.starts_with(&f.prefix));
+        let fault = match forced {
+            Some(f) => {
+                f.remaining -= 1;
+                Some(f.kind)
+            }
+            None => draw_fault(options, &key, nth),
+        };
+        self.forced.retain(|f| f.remaining > 0);
+        match fault {
+            Some(kind) => {
+                *self.faults.entry(kind).or_insert(0) += 1;
+                Verdict::Fault(kind)
+            }
+            None => Verdict::Serve,
+        }
+    }
+}
+
+/// The random fault, if any, for the `nth` pass of request `key`: a pure function of the seed.
+fn draw_fault(options: &FakeOptions, key: &str, nth: u64) -> Option<FaultKind> {
+    if options.fault_rate <= 0.0 || options.fault_kinds.is_empty() {
+        return None;
+    }
+    // FNV-1a of the request, mixed with the seed and the pass number.
+    let hash = key.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3));
+    let mut rng = SplitMix64::new(options.fault_seed ^ hash ^ nth.wrapping_mul(0xA076_1D64_78BD_642F));
+    rng.chance(options.fault_rate).then(|| *rng.pick(&options.fault_kinds))
 }
 
 struct Shared {
     world: World,
     api_key: String,
+    options: FakeOptions,
     started: Instant,
     state: Mutex<State>,
 }
@@ -98,6 +290,12 @@ impl FakeBungie {
 
     /// Start serving `world` on 127.0.0.1:`port` (0: any free port).
     pub fn start_on(world: World, api_key: &str, port: u16) -> FakeBungie {
+        FakeBungie::start_with(world, api_key, port, FakeOptions::default())
+    }
+
+    /// Start serving `world` on 127.0.0.1:`port` (0: any free port), with latency, a request
+    /// limit or faults as `options` say.
+    pub fn start_with(world: World, api_key: &str, port: u16, options: FakeOptions) -> FakeBungie {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -106,6 +304,7 @@ impl FakeBungie {
         let shared = Arc::new(Shared {
             world,
             api_key: api_key.to_owned(),
+            options,
             started: Instant::now(),
             state: Mutex::new(State::default()),
         });
@@ -137,6 +336,32 @@ impl FakeBungie {
     /// Serve reports normally again.
     pub fn heal(&self) {
         self.shared.state().fail_pgcrs_from = None;
+    }
+
+    /// The next `n` requests whose `path?query` starts with `prefix` get fault `kind`, whatever
+    /// the random faults would do (the limiter still comes first). Calls add up, first come
+    /// first served.
+    pub fn fail_next(&self, kind: FaultKind, n: usize, prefix: &str) {
+        self.shared.state().forced.push(Forced { kind, remaining: n, prefix: prefix.to_owned() });
+    }
+
+    pub fn options(&self) -> &FakeOptions {
+        &self.shared.options
+    }
+
+    /// Requests the limiter answered with a throttle error.
+    pub fn throttled_answers(&self) -> usize {
+        self.shared.state().throttled
+    }
+
+    /// Faults injected so far, forced and random, of every kind.
+    pub fn faults_injected(&self) -> usize {
+        self.shared.state().faults.values().sum()
+    }
+
+    /// Faults injected so far, per kind (kinds never injected are absent).
+    pub fn faults_by_kind(&self) -> BTreeMap<FaultKind, usize> {
+        self.shared.state().faults.clone()
     }
 
     /// Every request so far, in arrival order.
@@ -205,31 +430,47 @@ impl Drop for FakeBungie {
 // ---------------------------------------------------------------------------------------------
 // Responding
 
-enum Reply {
-    Json(u16, Value),
-    Html(u16, &'static str),
+/// An answer before it becomes a wiremock template.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    retry_after: Option<u64>,
 }
 
+const JSON_TYPE: &str = "application/json; charset=utf-8";
+const HTML_TYPE: &str = "text/html; charset=utf-8";
+
 impl Reply {
-    fn status(&self) -> u16 {
-        match self {
-            Reply::Json(status, _) | Reply::Html(status, _) => *status,
+    fn json(status: u16, body: &Value) -> Reply {
+        Reply {
+            status,
+            content_type: JSON_TYPE,
+            body: serde_json::to_vec(body).expect("serializable"),
+            retry_after: None,
         }
     }
 
-    fn into_template(self) -> ResponseTemplate {
-        match self {
-            Reply::Json(status, body) => ResponseTemplate::new(status)
-                .set_body_raw(serde_json::to_vec(&body).expect("serializable"), "application/json; charset=utf-8"),
-            Reply::Html(status, page) => ResponseTemplate::new(status).set_body_raw(page, "text/html; charset=utf-8"),
+    fn html(status: u16, page: &str) -> Reply {
+        Reply { status, content_type: HTML_TYPE, body: page.as_bytes().to_vec(), retry_after: None }
+    }
+
+    fn into_template(self, delay: Duration) -> ResponseTemplate {
+        let mut template = ResponseTemplate::new(self.status).set_body_raw(self.body, self.content_type);
+        if let Some(seconds) = self.retry_after {
+            template = template.insert_header("Retry-After", seconds.to_string().as_str());
         }
+        if !delay.is_zero() {
+            template = template.set_delay(delay);
+        }
+        template
     }
 }
 
 fn success(response: Value) -> Reply {
-    Reply::Json(
+    Reply::json(
         200,
-        json!({
+        &json!({
             "Response": response,
             "ErrorCode": 1,
             "ThrottleSeconds": 0,
@@ -242,11 +483,16 @@ fn success(response: Value) -> Reply {
 
 /// Bungie's error envelope: no `Response`, a non-200 status.
 fn failure(http_status: u16, code: i64, status: &str, message: &str) -> Reply {
-    Reply::Json(
+    throttle(http_status, code, status, message, 0)
+}
+
+/// An error envelope with `ThrottleSeconds`.
+fn throttle(http_status: u16, code: i64, status: &str, message: &str, seconds: u64) -> Reply {
+    Reply::json(
         http_status,
-        json!({
+        &json!({
             "ErrorCode": code,
-            "ThrottleSeconds": 0,
+            "ThrottleSeconds": seconds,
             "ErrorStatus": status,
             "Message": message,
             "MessageData": {},
@@ -262,34 +508,89 @@ fn account_not_found() -> Reply {
     failure(500, 1601, "DestinyAccountNotFound", "We were unable to find your Destiny account information.")
 }
 
+/// The limiter's answer (see [`FakeOptions::limit`]).
+fn limit_exceeded(seconds: u64) -> Reply {
+    throttle(429, 51, "PerEndpointRequestThrottleExceeded", "Too many requests to this endpoint; slow down.", seconds)
+}
+
+/// The answer of fault `kind`, and the extra delay it adds; `answer(counts_as_served)` is the
+/// real answer, which truncation and slowness spoil rather than replace.
+fn fault_reply(kind: FaultKind, options: &FakeOptions, answer: impl FnOnce(bool) -> Reply) -> (Reply, Duration) {
+    let replaced = match kind {
+        FaultKind::TruncatedJson => {
+            let mut reply = answer(false);
+            reply.body.truncate(reply.body.len() / 2);
+            return (
+                Reply { status: 200, content_type: JSON_TYPE, body: reply.body, retry_after: None },
+                Duration::ZERO,
+            );
+        }
+        FaultKind::Slow => return (answer(true), options.slow_delay),
+        FaultKind::Html500 => Reply::html(500, OUTAGE_PAGE),
+        FaultKind::Html502 => Reply::html(502, GATEWAY_PAGE),
+        FaultKind::Html503 => Reply::html(503, OUTAGE_PAGE),
+        FaultKind::Html504 => Reply::html(504, GATEWAY_PAGE),
+        FaultKind::Unavailable503RetryAfter => Reply { retry_after: Some(1), ..Reply::html(503, OUTAGE_PAGE) },
+        FaultKind::InvalidJson => {
+            Reply { status: 200, content_type: JSON_TYPE, body: INVALID_JSON.as_bytes().to_vec(), retry_after: None }
+        }
+        FaultKind::Unexpected1618 => failure(500, 1618, "DestinyUnexpectedError", "An unexpected error has occurred."),
+        FaultKind::Throttle36 => {
+            throttle(500, 36, "ThrottleLimitExceededMomentarily", "Too many platform requests per second.", 1)
+        }
+    };
+    (replaced, Duration::ZERO)
+}
+
 struct Responder(Arc<Shared>);
 
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let shared = &self.0;
+        let options = &shared.options;
+        let at = shared.started.elapsed();
+        let method = request.method.as_str().to_owned();
         let path = request.url.path().to_owned();
         let query = request.url.query().unwrap_or("").to_owned();
+        let path_and_query = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let api_key_ok = header("x-api-key").as_deref() == Some(shared.api_key.as_str());
-        let reply = if api_key_ok {
-            route(shared, request, &path)
-        } else {
-            failure(401, 2101, "ApiInvalidOrExpiredKey", "The given Platform API Key is invalid.")
+        let verdict = shared.state().admit(options, at, &method, &path_and_query);
+        let answer = |counts_as_served: bool| {
+            if api_key_ok {
+                route(shared, request, &path, counts_as_served)
+            } else {
+                failure(401, 2101, "ApiInvalidOrExpiredKey", "The given Platform API Key is invalid.")
+            }
+        };
+        let mut delay = options.latency;
+        let (reply, throttled, fault) = match verdict {
+            Verdict::Throttle => (limit_exceeded(options.throttle_seconds), true, None),
+            Verdict::Serve => (answer(true), false, None),
+            Verdict::Fault(kind) => {
+                let (reply, extra) = fault_reply(kind, options, answer);
+                delay += extra;
+                (reply, false, Some(kind))
+            }
         };
         shared.state().log.push(LoggedRequest {
-            method: request.method.as_str().to_owned(),
+            method,
             path,
             query,
-            at: shared.started.elapsed(),
-            status: reply.status(),
+            at,
+            status: reply.status,
             user_agent: header("user-agent"),
             api_key_ok,
+            throttled,
+            fault,
         });
-        reply.into_template()
+        reply.into_template(delay)
     }
 }
 
-fn route(shared: &Shared, request: &Request, path: &str) -> Reply {
+/// The real answer. `counts_as_served`: a report served counts in [`FakeBungie::pgcrs_served`]
+/// (not when a fault will spoil it).
+fn route(shared: &Shared, request: &Request, path: &str, counts_as_served: bool) -> Reply {
     // Bungie redirects paths without the trailing slash, and redirects drop the key.
     let Some(inner) = path.strip_prefix('/').and_then(|p| p.strip_suffix('/')) else {
         return unknown_route();
@@ -301,7 +602,7 @@ fn route(shared: &Shared, request: &Request, path: &str) -> Reply {
 
     match (method, segments.as_slice()) {
         ("POST", ["Platform", "Destiny2", "SearchDestinyPlayerByBungieName", "-1"]) => search(world, &request.body),
-        ("GET", ["Platform", "Destiny2", "Stats", "PostGameCarnageReport", id]) => pgcr(shared, id),
+        ("GET", ["Platform", "Destiny2", "Stats", "PostGameCarnageReport", id]) => pgcr(shared, id, counts_as_served),
         ("GET", ["Platform", "Destiny2", t, "Profile", id, "LinkedProfiles"]) => linked_profiles(world, t, id),
         ("GET", ["Platform", "Destiny2", t, "Profile", id]) => profile(world, t, id, &query),
         ("GET", ["Platform", "Destiny2", t, "Account", id, "Stats"]) => account_stats(world, t, id),
@@ -486,14 +787,14 @@ fn history(world: &World, t: &str, id: &str, character_id: &str, query: &HashMap
     }
 }
 
-fn pgcr(shared: &Shared, instance_id: &str) -> Reply {
+fn pgcr(shared: &Shared, instance_id: &str, counts_as_served: bool) -> Reply {
     let mut state = shared.state();
     if state.fail_pgcrs_from.is_some_and(|from| state.pgcrs_served >= from) {
-        return Reply::Html(500, OUTAGE_PAGE);
+        return Reply::html(500, OUTAGE_PAGE);
     }
     match shared.world.pgcr(instance_id) {
         Some(m) => {
-            state.pgcrs_served += 1;
+            state.pgcrs_served += usize::from(counts_as_served);
             drop(state);
             success(m.pgcr.clone())
         }
@@ -584,6 +885,35 @@ mod tests {
 
     /// Minimal HTTP/1.1 client: (status, content type, body).
     fn call(fake: &FakeBungie, method: &str, path: &str, key: &str, body: &str) -> (u16, String, String) {
+        let answer = call_raw(fake, method, path, key, body);
+        (answer.status, answer.header("content-type"), String::from_utf8_lossy(&answer.body).into_owned())
+    }
+
+    struct Answer {
+        status: u16,
+        head: String,
+        body: Vec<u8>,
+    }
+
+    impl Answer {
+        /// The value of header `name`, empty when absent.
+        fn header(&self, name: &str) -> String {
+            self.head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                })
+                .unwrap_or_default()
+        }
+
+        fn json(&self) -> Result<Value, serde_json::Error> {
+            serde_json::from_slice(&self.body)
+        }
+    }
+
+    /// The whole answer, body as bytes (a truncated body may end inside a UTF-8 character).
+    fn call_raw(fake: &FakeBungie, method: &str, path: &str, key: &str, body: &str) -> Answer {
         let addr = fake.uri().trim_start_matches("http://").to_owned();
         let mut stream = TcpStream::connect(&addr).unwrap();
         let request = format!(
@@ -594,34 +924,29 @@ mod tests {
         stream.write_all(request.as_bytes()).unwrap();
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).unwrap();
-        let text = String::from_utf8(raw).unwrap();
-        let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+        let rest = &raw[split + 4..];
         let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let header = |name: &str| {
-            head.lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-                })
-                .unwrap_or_default()
-        };
-        let body = if header("transfer-encoding").eq_ignore_ascii_case("chunked") {
-            let mut out = String::new();
+        let mut answer = Answer { status, head, body: Vec::new() };
+        answer.body = if answer.header("transfer-encoding").eq_ignore_ascii_case("chunked") {
+            let mut out = Vec::new();
             let mut rest = rest;
             loop {
-                let (size, after) = rest.split_once("\r\n").unwrap();
-                let size = usize::from_str_radix(size.trim(), 16).unwrap();
+                let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+                let size = usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16).unwrap();
                 if size == 0 {
                     break;
                 }
-                out.push_str(&after[..size]);
+                let after = &rest[line_end + 2..];
+                out.extend_from_slice(&after[..size]);
                 rest = &after[size + 2..];
             }
             out
         } else {
-            rest.to_owned()
+            rest.to_vec()
         };
-        (status, header("content-type"), body)
+        answer
     }
 
     fn get_json(fake: &FakeBungie, path: &str) -> Value {
@@ -741,5 +1066,151 @@ mod tests {
         let nameless = fake.world().clan.nameless_members().next().unwrap().membership_id.clone();
         let r = get_json(&fake, &format!("/Platform/User/GetMembershipsById/{nameless}/-1/"));
         assert_eq!(r["destinyMemberships"][0]["membershipId"], nameless.as_str());
+    }
+
+    fn pgcr_path(fake: &FakeBungie, index: usize) -> String {
+        format!("{PGCR_PATH_PREFIX}{}/", fake.world().matches[index].instance_id)
+    }
+
+    #[test]
+    fn the_fake_throttles_a_burst_above_its_limit_with_throttle_seconds() {
+        let options = FakeOptions { limit: Some((5, Duration::from_secs(60))), ..FakeOptions::default() };
+        let fake = FakeBungie::start_with(World::generate(&WorldConfig::tiny()), KEY, 0, options);
+        let answers: Vec<Answer> = (0..8).map(|i| call_raw(&fake, "GET", &pgcr_path(&fake, i), KEY, "")).collect();
+        for (i, answer) in answers.iter().enumerate() {
+            let v = answer.json().unwrap();
+            if i < 5 {
+                assert_eq!((answer.status, v["ErrorCode"].as_i64()), (200, Some(1)), "request {i}");
+            } else {
+                assert_eq!(answer.status, 429, "request {i}");
+                assert_eq!(v["ErrorCode"], 51);
+                assert_eq!(v["ErrorStatus"], "PerEndpointRequestThrottleExceeded");
+                assert_eq!(v["ThrottleSeconds"], LIMIT_THROTTLE_SECONDS);
+            }
+        }
+        assert_eq!(fake.throttled_answers(), 3);
+        assert_eq!(fake.pgcrs_served(), 5);
+        let flags: Vec<bool> = fake.requests().iter().map(|r| r.throttled).collect();
+        assert_eq!(flags, [false, false, false, false, false, true, true, true]);
+        assert_eq!(fake.faults_injected(), 0);
+    }
+
+    #[test]
+    fn the_fake_window_slides_and_counts_throttled_arrivals_too() {
+        let window = Duration::from_millis(1000);
+        let options = FakeOptions { limit: Some((3, window)), ..FakeOptions::default() };
+        let fake = FakeBungie::start_with(World::generate(&WorldConfig::tiny()), KEY, 0, options);
+        let path = pgcr_path(&fake, 0);
+        let status = || call(&fake, "GET", &path, KEY, "").0;
+        let mut seen = vec![status(), status(), status()];
+        std::thread::sleep(window / 2);
+        seen.push(status()); // the first three are still in the window
+        std::thread::sleep(window / 2 + Duration::from_millis(100));
+        // The first three have left the window; the throttled fourth has not.
+        seen.extend([status(), status(), status()]);
+        assert_eq!(seen, [200, 200, 200, 429, 200, 200, 429]);
+        assert_eq!(fake.throttled_answers(), 2);
+    }
+
+    #[test]
+    fn the_fake_injects_faults_near_their_rate_the_same_for_a_seed() {
+        let world = World::generate(&WorldConfig::small());
+        let options = |seed| FakeOptions {
+            fault_rate: 0.25,
+            fault_seed: seed,
+            slow_delay: Duration::from_millis(10),
+            ..FakeOptions::default()
+        };
+        let run = |seed| {
+            let fake = FakeBungie::start_with(world.clone(), KEY, 0, options(seed));
+            // 100 reports, twice each: a retry of the same request gets its own draw.
+            for i in (0..100).chain(0..100) {
+                call_raw(&fake, "GET", &pgcr_path(&fake, i), KEY, "");
+            }
+            let faults: Vec<Option<FaultKind>> = fake.requests().iter().map(|r| r.fault).collect();
+            assert_eq!(fake.faults_injected(), faults.iter().flatten().count());
+            assert_eq!(fake.faults_by_kind().values().sum::<usize>(), fake.faults_injected());
+            let spoiled = faults.iter().filter(|f| f.is_some_and(|k| k != FaultKind::Slow)).count();
+            assert_eq!(fake.pgcrs_served(), 200 - spoiled, "a spoiled report is not served");
+            (faults, fake.faults_by_kind())
+        };
+        let (faults, by_kind) = run(7);
+        let count = faults.iter().flatten().count();
+        // Binomial(200, 0.25): mean 50, standard deviation 6.1.
+        assert!((30..=70).contains(&count), "{count} faults in 200 requests at rate 0.25");
+        assert!(by_kind.len() >= 6, "a mix of kinds: {by_kind:?}");
+        assert_ne!(faults[..100], faults[100..], "a repeated request draws again");
+        assert_eq!(run(7).0, faults, "same seed, same faults");
+        assert_ne!(run(8).0, faults, "another seed, other faults");
+    }
+
+    #[test]
+    fn each_forced_fault_answers_as_documented() {
+        let options = FakeOptions { slow_delay: Duration::from_millis(300), ..FakeOptions::default() };
+        let fake = FakeBungie::start_with(World::generate(&WorldConfig::tiny()), KEY, 0, options);
+        let path = pgcr_path(&fake, 0);
+        let healthy = call_raw(&fake, "GET", &path, KEY, "");
+        assert_eq!(healthy.status, 200);
+        for kind in FaultKind::ALL {
+            fake.fail_next(kind, 1, PGCR_PATH_PREFIX);
+            let started = Instant::now();
+            let answer = call_raw(&fake, "GET", &path, KEY, "");
+            let elapsed = started.elapsed();
+            let content_type = answer.header("content-type");
+            let html = content_type.starts_with("text/html");
+            let envelope = answer.json().ok();
+            let code = envelope.as_ref().and_then(|v| v["ErrorCode"].as_i64());
+            let throttle = envelope.as_ref().and_then(|v| v["ThrottleSeconds"].as_i64());
+            match kind {
+                FaultKind::Html500 => assert!(answer.status == 500 && html),
+                FaultKind::Html502 => assert!(answer.status == 502 && html),
+                FaultKind::Html503 => assert!(answer.status == 503 && html && answer.header("retry-after").is_empty()),
+                FaultKind::Html504 => assert!(answer.status == 504 && html),
+                FaultKind::Unavailable503RetryAfter => {
+                    assert!(answer.status == 503 && html && answer.header("retry-after") == "1")
+                }
+                FaultKind::TruncatedJson => {
+                    assert!(answer.status == 200 && content_type.starts_with("application/json"));
+                    assert!(envelope.is_none());
+                    assert_eq!(answer.body.len(), healthy.body.len() / 2);
+                    assert!(healthy.body.starts_with(&answer.body));
+                }
+                FaultKind::InvalidJson => {
+                    assert!(answer.status == 200 && content_type.starts_with("application/json") && envelope.is_none())
+                }
+                FaultKind::Unexpected1618 => assert_eq!((answer.status, code, throttle), (500, Some(1618), Some(0))),
+                FaultKind::Throttle36 => assert_eq!((answer.status, code, throttle), (500, Some(36), Some(1))),
+                FaultKind::Slow => {
+                    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+                    assert_eq!(answer.body, healthy.body);
+                }
+            }
+            assert_eq!(fake.requests().last().unwrap().fault, Some(kind));
+        }
+        assert_eq!(fake.faults_injected(), FaultKind::ALL.len());
+        assert_eq!(fake.pgcrs_served(), 2, "the healthy and the slow answer");
+
+        // Forced faults hit only their endpoint, as many times as asked.
+        fake.fail_next(FaultKind::Html503, 2, PGCR_PATH_PREFIX);
+        let gid = fake.world().clan.group_id.clone();
+        assert_eq!(call(&fake, "GET", &format!("/Platform/GroupV2/{gid}/Members/?currentpage=1"), KEY, "").0, 200);
+        let statuses: Vec<u16> = (0..3).map(|_| call(&fake, "GET", &path, KEY, "").0).collect();
+        assert_eq!(statuses, [503, 503, 200]);
+    }
+
+    #[test]
+    fn the_fake_delays_every_answer_by_its_latency() {
+        let latency = Duration::from_millis(200);
+        let options = FakeOptions { latency, limit: Some((1, Duration::from_secs(60))), ..FakeOptions::default() };
+        let fake = FakeBungie::start_with(World::generate(&WorldConfig::tiny()), KEY, 0, options);
+        let path = pgcr_path(&fake, 0);
+        // A served answer, then a throttle answer: both wait.
+        for expected in [200, 429] {
+            let started = Instant::now();
+            let status = call(&fake, "GET", &path, KEY, "").0;
+            let elapsed = started.elapsed();
+            assert_eq!(status, expected);
+            assert!(elapsed >= latency, "{expected}: answered after {elapsed:?}");
+        }
     }
 }
