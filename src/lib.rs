@@ -14,6 +14,7 @@ pub mod bungie;
 pub mod cli;
 pub mod error;
 pub mod fixups;
+pub mod memory;
 pub mod name;
 pub mod output;
 pub mod pgcr;

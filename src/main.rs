@@ -10,6 +10,7 @@ use dclisync::signal::Stop;
 use dclisync::store::Store;
 
 fn main() {
+    dclisync::memory::limit_allocator_arenas();
     let args = Args::parse();
     let default_data_dir = directories::BaseDirs::new().map(|b| b.data_local_dir().join("dcli"));
     let config = match cli::config(args, |k| std::env::var(k).ok(), default_data_dir) {
