@@ -16,6 +16,18 @@ lint:
 # What CI runs
 ci: lint test
 
+# Benchmarks, release build: ingest speed, first and idle syncs against the fake Bungie, peak
+# memory; prints a table of medians. `just bench --quick` runs each figure once; see `--help`.
+bench *ARGS:
+    cargo build --release --quiet --bin dclisync --example bench
+    target/release/examples/bench {{ARGS}}
+
+# The networking benchmarks only: first syncs under Bungie's limit, without it, with 5 % faults,
+# and an idle round
+bench-net *ARGS:
+    cargo build --release --quiet --bin dclisync --example bench
+    target/release/examples/bench --only net {{ARGS}}
+
 # Review changed insta snapshots
 review:
     cargo insta review

@@ -21,6 +21,7 @@ pub mod fixups;
 pub mod limiter;
 pub mod listing;
 pub mod lock;
+pub mod memory;
 pub mod name;
 pub mod output;
 pub mod pgcr;

@@ -20,6 +20,7 @@ const EXIT_WAIT: Duration = Duration::from_secs(10);
 fn main() {
     // First of all, so that a signal during start-up is handled like any other.
     let signals = signal::Listener::catch();
+    dclisync::memory::limit_allocator_arenas();
     let args = Args::parse();
     let default_data_dir = directories::BaseDirs::new().map(|b| b.data_local_dir().join("dcli"));
     let config = match cli::config(args, |k| std::env::var(k).ok(), default_data_dir) {

@@ -428,7 +428,9 @@ impl<'a> Syncer<'a> {
         let lookups: Mutex<HashMap<i64, Vec<UserCard>>> = Mutex::new(HashMap::new());
         let jobs = Mutex::new(ids.iter().copied());
         let halt = AtomicBool::new(false);
-        let (tx, rx) = mpsc::channel::<(i64, Fetched)>();
+        // Bounded: when the writer falls behind, workers wait instead of piling reports up in
+        // memory, so memory stays flat however long the queue.
+        let (tx, rx) = mpsc::sync_channel::<(i64, Fetched)>(self.concurrency);
         let (mut new, mut already, mut failed) = (0, 0, 0);
         let mut fatal: Option<Error> = None;
         let mut failing_in_a_row = 0;
@@ -501,6 +503,8 @@ impl<'a> Syncer<'a> {
                     break;
                 }
             }
+            // Workers blocked on a full channel see it closed and end; the scope then joins them.
+            drop(rx);
         });
         bar.finish_and_clear();
         // Reports not even tried (a stop or a fatal error) stay queued as well.

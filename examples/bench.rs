@@ -1,0 +1,851 @@
+//! Benchmarks of dclisync, printed as one table of medians: ingest speed without a network, first
+//! and idle syncs of generated worlds served by the fake Bungie with latency, a request limit and
+//! faults, and peak memory. Run it through `just bench` (everything) or `just bench-net` (the
+//! syncs), which build it and the dclisync binary in release mode first.
+//!
+//! Syncs run the real release binary against the in-process fake with `DCLISYNC_API_ROOT`.
+//! Players are added through a second, healthy fake serving the same world, so the measured fake
+//! sees only the sync. Peak RSS is the child's `ru_maxrss` from `wait4`. A child forked from this
+//! big process would inherit its high-water mark across `exec`, so every measured program is
+//! started by a small relay (this binary again, `--relay`), whose children start small.
+
+#[allow(dead_code)]
+#[path = "../tests/common/world.rs"]
+mod world;
+
+#[allow(dead_code)]
+#[path = "../tests/common/fake.rs"]
+mod fake;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{json, Value};
+
+use fake::{FakeBungie, FakeOptions, FaultKind, BUNGIE_LIMIT};
+use world::{World, WorldConfig};
+
+/// The key both fakes accept.
+const KEY: &str = "bench-key-not-a-bungie-key";
+/// Latency of every answer in the sync figures.
+const LATENCY: Duration = Duration::from_millis(100);
+/// Fault rate of figure 2c.
+const FAULT_RATE: f64 = 0.05;
+/// Public matches per character of the ~1,500-report world (3 players, 3 characters + 1 deleted).
+const MATCHES_1500: usize = 155;
+/// Public matches per character of the ~5,000-report world.
+const MATCHES_5000: usize = 525;
+/// A measured run taking longer than this is killed and reported as timed out.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+/// Environment a user may have set that would change what dclisync does.
+const DCLISYNC_ENV: [&str; 7] = [
+    "DESTINY_API_KEY",
+    "DCLISYNC_API_ROOT",
+    "DCLISYNC_MAX_RPS",
+    "DCLISYNC_CONCURRENCY",
+    "DCLI_FIX_DATA",
+    "RUST_LOG",
+    "XDG_DATA_HOME",
+];
+
+#[derive(Parser)]
+#[command(about = "Measure dclisync: ingest speed, syncs against the fake Bungie, peak memory")]
+struct Args {
+    /// Runs per figure; the table shows the median
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// One run per figure
+    #[arg(long)]
+    quick: bool,
+    /// Figures to measure, comma-separated: ingest, limited (2a), unlimited (2b), faults (2c),
+    /// idle (3), rss (4); `net` is 2a, 2b, 2c and 3
+    #[arg(long, value_delimiter = ',', default_value = "ingest,limited,unlimited,faults,idle,rss")]
+    only: Vec<String>,
+    /// Reports the ingest figure normalizes and stores
+    #[arg(long, default_value_t = 5000)]
+    ingest: usize,
+    /// The dclisync binary to measure (default: `dclisync` beside this program's folder)
+    #[arg(long)]
+    dclisync: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    match raw.get(1).and_then(|a| a.to_str()) {
+        Some("--relay") => return relay(&raw[2..]),
+        Some("--ingest-child") => return ingest_child(&raw[2..]),
+        _ => {}
+    }
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one program run
+
+/// What one measured run of a program did.
+#[derive(Debug, Clone)]
+struct Measured {
+    /// Exit code; `None` when killed by a signal.
+    code: Option<i32>,
+    wall: Duration,
+    max_rss_kb: u64,
+    /// User and system CPU time of the program.
+    cpu: Duration,
+    timed_out: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Measured {
+    fn ok(&self) -> bool {
+        self.code == Some(0) && !self.timed_out
+    }
+
+    /// The last lines of stderr, to say why a run failed.
+    fn why(&self) -> String {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let tail = lines[lines.len().saturating_sub(5)..].join("\n    ");
+        let end = if self.timed_out { "timed out".to_owned() } else { format!("exit {:?}", self.code) };
+        format!("{end}\n    {tail}")
+    }
+}
+
+/// `bench --relay REPORT TIMEOUT_MS PROGRAM ARGS...`: runs PROGRAM (inheriting stdio and
+/// environment), kills it after TIMEOUT_MS, and writes `code wall_us max_rss_kb cpu_us timed_out`
+/// to REPORT.
+fn relay(args: &[OsString]) -> ExitCode {
+    let (Some(report), Some(timeout), Some(program)) = (args.first(), args.get(1), args.get(2)) else {
+        eprintln!("usage: bench --relay REPORT TIMEOUT_MS PROGRAM [ARGS...]");
+        return ExitCode::from(2);
+    };
+    let timeout = Duration::from_millis(timeout.to_str().and_then(|t| t.parse().ok()).unwrap_or(u64::MAX / 4));
+    let started = Instant::now();
+    let child = match Command::new(program).args(&args[3..]).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("error: cannot start {}: {e}", program.to_string_lossy());
+            return ExitCode::FAILURE;
+        }
+    };
+    let ended = match wait_with_usage(child, started, timeout) {
+        Ok(ended) => ended,
+        Err(e) => {
+            eprintln!("error: waiting for {}: {e}", program.to_string_lossy());
+            return ExitCode::FAILURE;
+        }
+    };
+    let line = format!(
+        "{} {} {} {} {}\n",
+        ended.code,
+        started.elapsed().as_micros(),
+        ended.max_rss_kb,
+        ended.cpu.as_micros(),
+        ended.timed_out
+    );
+    if let Err(e) = std::fs::write(report, line) {
+        eprintln!("error: cannot write {}: {e}", Path::new(report).display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// How a child ended: exit code (-1 after a signal), peak RSS, CPU time (user + system).
+struct Ended {
+    code: i32,
+    max_rss_kb: u64,
+    cpu: Duration,
+    timed_out: bool,
+}
+
+/// Waits for `child` with `wait4`, which reports its resource usage; kills it after `timeout`.
+#[cfg(unix)]
+fn wait_with_usage(child: std::process::Child, started: Instant, timeout: Duration) -> std::io::Result<Ended> {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; wait4 fills it in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut timed_out = false;
+    loop {
+        // SAFETY: pid is our own child, not yet reaped; the pointers live across the call.
+        let got = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if got == pid {
+            break;
+        }
+        if got < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if !timed_out && started.elapsed() > timeout {
+            timed_out = true;
+            // SAFETY: signalling our own unreaped child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    // ru_maxrss is in KiB on Linux and in bytes on macOS.
+    let max_rss_kb = if cfg!(target_os = "macos") { usage.ru_maxrss as u64 / 1024 } else { usage.ru_maxrss as u64 };
+    Ok(Ended {
+        code: if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 },
+        max_rss_kb,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        timed_out,
+    })
+}
+
+/// Without `wait4`: the exit code and the timeout only (peak RSS and CPU time read 0).
+#[cfg(not(unix))]
+fn wait_with_usage(mut child: std::process::Child, started: Instant, timeout: Duration) -> std::io::Result<Ended> {
+    let mut timed_out = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let code = status.code().unwrap_or(-1);
+            return Ok(Ended { code, max_rss_kb: 0, cpu: Duration::ZERO, timed_out });
+        }
+        if !timed_out && started.elapsed() > timeout {
+            timed_out = true;
+            child.kill()?;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Runs `program args` through the relay with `env` added to a clean environment, its output
+/// going to files in `work`.
+fn measure(program: &Path, args: &[OsString], env: &[(&str, String)], work: &Path) -> Result<Measured, String> {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (report, out, err) =
+        (work.join(format!("run{n}.report")), work.join(format!("run{n}.out")), work.join(format!("run{n}.err")));
+    let file = |p: &Path| std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
+    let me = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut command = Command::new(me);
+    command
+        .arg("--relay")
+        .arg(&report)
+        .arg(RUN_TIMEOUT.as_millis().to_string())
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(file(&out)?)
+        .stderr(file(&err)?);
+    for name in DCLISYNC_ENV {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    let status = command.status().map_err(|e| format!("cannot start the relay: {e}"))?;
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    if !status.success() {
+        return Err(format!("the relay failed: {}", read(&err)));
+    }
+    let fields: Vec<String> = read(&report).split_whitespace().map(str::to_owned).collect();
+    let [code, wall_us, rss, cpu_us, timed_out] = fields.as_slice() else {
+        return Err(format!("the relay wrote no report to {}", report.display()));
+    };
+    let code: i32 = code.parse().map_err(|_| "bad relay report")?;
+    Ok(Measured {
+        code: (code >= 0).then_some(code),
+        wall: Duration::from_micros(wall_us.parse().map_err(|_| "bad relay report")?),
+        max_rss_kb: rss.parse().map_err(|_| "bad relay report")?,
+        cpu: Duration::from_micros(cpu_us.parse().map_err(|_| "bad relay report")?),
+        timed_out: timed_out == "true",
+        stdout: read(&out),
+        stderr: read(&err),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figure 1: ingest
+
+/// `bench --ingest-child FILE DATADIR`: normalizes and stores every report of FILE (one envelope
+/// per line) into DATADIR on this one thread; prints `reports seconds` and the seconds of each of
+/// [`Phases`].
+fn ingest_child(args: &[OsString]) -> ExitCode {
+    let (Some(file), Some(dir)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: bench --ingest-child FILE DATADIR");
+        return ExitCode::from(2);
+    };
+    match ingest(Path::new(file), Path::new(dir)) {
+        Ok((n, elapsed, p)) => {
+            let secs = |d: Duration| d.as_secs_f64();
+            println!(
+                "{n} {} {} {} {} {}",
+                secs(elapsed),
+                secs(p.parse),
+                secs(p.typed),
+                secs(p.normalize),
+                secs(p.store)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// CPU time this thread has used: unlike wall time, it does not count waiting for a core on a
+/// busy machine.
+#[cfg(unix)]
+fn thread_cpu() -> Duration {
+    // SAFETY: timespec is plain data; clock_gettime fills it in.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid clock id and a pointer to a live timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// CPU time of this whole process (every thread), user and system.
+#[cfg(unix)]
+fn process_cpu() -> Duration {
+    // SAFETY: rusage is plain data; getrusage fills it in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid `who` and a pointer to a live rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+#[cfg(not(unix))]
+fn process_cpu() -> Duration {
+    Duration::ZERO
+}
+
+/// Without a thread CPU clock: wall time since the first call.
+#[cfg(not(unix))]
+fn thread_cpu() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// CPU time spent in each step of [`ingest`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Phases {
+    /// The envelope: bytes to `serde_json::Value`, checks of `ErrorCode`.
+    parse: Duration,
+    /// `Value` to the typed report.
+    typed: Duration,
+    normalize: Duration,
+    store: Duration,
+}
+
+/// What the sync does with each downloaded body: read the envelope, the report, the rows, and
+/// store them in one transaction.
+fn ingest(file: &Path, dir: &Path) -> Result<(usize, Duration, Phases), String> {
+    use dclisync::bungie::{envelope, model::Pgcr};
+    let mut store = dclisync::store::Store::open(dir).map_err(|e| e.to_string())?;
+    let reader = std::io::BufReader::new(std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?);
+    let mut phases = Phases::default();
+    let started = Instant::now();
+    let mut n = 0;
+    for line in reader.lines() {
+        let line = line.map_err(|e| format!("{}: {e}", file.display()))?;
+        let t = thread_cpu();
+        let value = envelope::classify(200, Some("application/json"), None, line.as_bytes())
+            .map_err(|e| format!("report {n}: {e}"))?;
+        let t = lap(&mut phases.parse, t);
+        let report: Pgcr = serde_json::from_value(value).map_err(|e| format!("report {n}: {e}"))?;
+        let t = lap(&mut phases.typed, t);
+        let id = report.activity_details.as_ref().and_then(|d| d.instance_id).ok_or("a report without its id")?;
+        let rows = dclisync::pgcr::normalize(id, &report).map_err(|e| format!("report {id}: {e}"))?;
+        let t = lap(&mut phases.normalize, t);
+        store.store_pgcr(&rows).map_err(|e| e.to_string())?;
+        lap(&mut phases.store, t);
+        n += 1;
+    }
+    Ok((n, started.elapsed(), phases))
+}
+
+/// Adds the CPU time since `since` to `phase`; returns now.
+fn lap(phase: &mut Duration, since: Duration) -> Duration {
+    let now = thread_cpu();
+    *phase += now.saturating_sub(since);
+    now
+}
+
+/// `n` twelve-player reports of `world` as envelope lines; past the world's own, copies with new
+/// instance ids.
+fn write_ingest_input(world: &World, n: usize, path: &Path) -> Result<(), String> {
+    let twelve: Vec<&Value> = world.matches.iter().filter(|m| m.entries().len() == 12).map(|m| &m.pgcr).collect();
+    if twelve.is_empty() {
+        return Err("the world has no twelve-player report".into());
+    }
+    let mut out = BufWriter::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?);
+    for i in 0..n {
+        let mut report = twelve[i % twelve.len()].clone();
+        if i >= twelve.len() {
+            report["activityDetails"]["instanceId"] = json!((90_000_000_000_u64 + i as u64).to_string());
+        }
+        let envelope = json!({
+            "Response": report, "ErrorCode": 1, "ThrottleSeconds": 0, "ErrorStatus": "Success",
+            "Message": "Ok", "MessageData": {},
+        });
+        serde_json::to_writer(&mut out, &envelope).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
+}
+
+struct IngestRun {
+    /// Reports per second of wall time.
+    rate: f64,
+    /// Reports per second of the child's CPU time.
+    cpu_rate: f64,
+    max_rss_kb: u64,
+    /// CPU microseconds per report in each of [`Phases`]: parse, typed, normalize, store.
+    phases_us: [f64; 4],
+}
+
+fn ingest_run(input: &Path, n: usize) -> Result<IngestRun, String> {
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let args = [OsString::from("--ingest-child"), input.into(), work.path().join("data").into()];
+    let m = measure(&me, &args, &[], work.path())?;
+    if !m.ok() {
+        return Err(format!("ingest failed: {}", m.why()));
+    }
+    let fields: Vec<f64> = m.stdout.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    let [stored, secs, parse, typed, normalize, store] = fields.as_slice() else {
+        return Err(format!("ingest printed {:?}", m.stdout));
+    };
+    if *stored as usize != n {
+        return Err(format!("ingest stored {stored} of {n} reports"));
+    }
+    let per_report = |s: &f64| s * 1e6 / stored;
+    Ok(IngestRun {
+        rate: stored / secs,
+        cpu_rate: stored / m.cpu.as_secs_f64().max(1e-9),
+        max_rss_kb: m.max_rss_kb,
+        phases_us: [per_report(parse), per_report(typed), per_report(normalize), per_report(store)],
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures 2–4: syncs
+
+/// A generated world with a healthy fake that adds its players to a fresh data folder.
+struct Scenario {
+    world: World,
+    expected: BTreeSet<i64>,
+    registrar: FakeBungie,
+}
+
+impl Scenario {
+    fn new(matches_per_character: usize) -> Scenario {
+        let config = WorldConfig { public_matches_per_character: matches_per_character, ..WorldConfig::small() };
+        let world = World::generate(&config);
+        let expected = world.expected_activity_ids();
+        let registrar = FakeBungie::start(world.clone(), KEY);
+        Scenario { world, expected, registrar }
+    }
+
+    /// A data folder in `work` with every player of the world on the sync list.
+    fn added(&self, bin: &Path, work: &Path) -> Result<PathBuf, String> {
+        let data = work.join("data");
+        let mut args: Vec<OsString> = vec!["-D".into(), data.clone().into(), "--add".into()];
+        args.extend(self.world.players.iter().map(|p| OsString::from(p.bungie_name())));
+        let m = measure(bin, &args, &env_for(&self.registrar), work)?;
+        if !m.ok() {
+            return Err(format!("dclisync --add failed: {}", m.why()));
+        }
+        Ok(data)
+    }
+}
+
+fn env_for(fake: &FakeBungie) -> Vec<(&'static str, String)> {
+    vec![("DCLISYNC_API_ROOT", fake.uri()), ("DESTINY_API_KEY", KEY.to_owned())]
+}
+
+/// One measured `--sync` and what the fake and the database say about it.
+#[derive(Debug, Clone)]
+struct SyncRun {
+    measured: Measured,
+    requests: usize,
+    /// PGCR requests among them.
+    report_requests: usize,
+    throttled: usize,
+    faults: usize,
+    faults_by_kind: BTreeMap<FaultKind, usize>,
+    /// Expected activities stored after the run.
+    stored: usize,
+    expected: usize,
+    /// Activities stored that the world does not expect (Gambit private, say).
+    unexpected: usize,
+    /// Queue rows left unsynced.
+    left_queued: usize,
+    /// CPU time of this process while dclisync ran: the fake, mostly.
+    fake_cpu: Duration,
+}
+
+impl SyncRun {
+    fn completeness(&self) -> f64 {
+        100.0 * self.stored as f64 / self.expected.max(1) as f64
+    }
+
+    fn rate(&self) -> f64 {
+        self.stored as f64 / self.measured.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Runs `dclisync --sync extra…` on `data` against `fake` and checks the database.
+fn sync_once(
+    bin: &Path,
+    scenario: &Scenario,
+    fake: &FakeBungie,
+    data: &Path,
+    extra: &[&str],
+    work: &Path,
+) -> Result<SyncRun, String> {
+    let mark = fake.mark();
+    let mut args: Vec<OsString> = vec!["-D".into(), data.into(), "--sync".into()];
+    args.extend(extra.iter().map(OsString::from));
+    let cpu_before = process_cpu();
+    let measured = measure(bin, &args, &env_for(fake), work)?;
+    let fake_cpu = process_cpu().saturating_sub(cpu_before);
+    let log = fake.requests_since(mark);
+    let (stored, unexpected, left_queued) = database_state(data, &scenario.expected)?;
+    Ok(SyncRun {
+        requests: log.len(),
+        report_requests: log.iter().filter(|r| r.is_pgcr()).count(),
+        throttled: log.iter().filter(|r| r.throttled).count(),
+        faults: log.iter().filter(|r| r.fault.is_some()).count(),
+        faults_by_kind: log.iter().filter_map(|r| r.fault).fold(BTreeMap::new(), |mut m, k| {
+            *m.entry(k).or_insert(0) += 1;
+            m
+        }),
+        stored,
+        expected: scenario.expected.len(),
+        unexpected,
+        left_queued,
+        measured,
+        fake_cpu,
+    })
+}
+
+/// (expected activities stored, unexpected activities stored, unsynced queue rows).
+fn database_state(data: &Path, expected: &BTreeSet<i64>) -> Result<(usize, usize, usize), String> {
+    let path = data.join("dcli.sqlite3");
+    let db = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let sql = |e: rusqlite::Error| format!("{}: {e}", path.display());
+    let mut stmt = db.prepare("SELECT activity_id FROM activity").map_err(sql)?;
+    let ids: BTreeSet<i64> = stmt.query_map([], |r| r.get(0)).map_err(sql)?.collect::<Result<_, _>>().map_err(sql)?;
+    let left: i64 =
+        db.query_row("SELECT COUNT(*) FROM activity_queue WHERE synced = 0", [], |r| r.get(0)).map_err(sql)?;
+    let stored = ids.intersection(expected).count();
+    Ok((stored, ids.len() - stored, left as usize))
+}
+
+/// A fresh fake and data folder, the players added, then one measured first sync; with `idle`,
+/// also a second (idle) sync with dclisync's defaults.
+fn first_sync(
+    bin: &Path,
+    scenario: &Scenario,
+    options: FakeOptions,
+    extra: &[&str],
+    idle: bool,
+) -> Result<(SyncRun, Option<SyncRun>), String> {
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let data = scenario.added(bin, work.path())?;
+    let fake = FakeBungie::start_with(scenario.world.clone(), KEY, 0, options);
+    let first = sync_once(bin, scenario, &fake, &data, extra, work.path())?;
+    let second = if idle { Some(sync_once(bin, scenario, &fake, &data, &[], work.path())?) } else { None };
+    Ok((first, second))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// One line of the table: a figure, its median over the runs, min and max, and the target.
+struct Row {
+    figure: String,
+    values: Vec<f64>,
+    unit: &'static str,
+    decimals: usize,
+    /// (target text, met by the median)
+    target: Option<(String, bool)>,
+}
+
+impl Row {
+    fn new(figure: impl Into<String>, values: Vec<f64>, unit: &'static str, decimals: usize) -> Row {
+        Row { figure: figure.into(), values, unit, decimals, target: None }
+    }
+
+    fn at_least(mut self, bound: f64, text: &str) -> Row {
+        let met = median(self.values.clone()) >= bound;
+        self.target = Some((text.to_owned(), met));
+        self
+    }
+
+    fn at_most(mut self, bound: f64, text: &str) -> Row {
+        let met = median(self.values.clone()) <= bound;
+        self.target = Some((text.to_owned(), met));
+        self
+    }
+
+    fn print(&self) {
+        let d = self.decimals;
+        let med = median(self.values.clone());
+        let min = self.values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let spread = if self.values.len() > 1 { format!("{min:.d$} – {max:.d$}") } else { String::new() };
+        let target = match &self.target {
+            Some((text, true)) => format!("{text}  met"),
+            Some((text, false)) => format!("{text}  MISSED"),
+            None => String::new(),
+        };
+        println!("  {:<46} {:>10.d$} {:<8} {:<19} {}", self.figure, med, self.unit, spread, target);
+    }
+}
+
+fn section(title: &str) {
+    println!("{title}");
+}
+
+/// The 1, 5 and 15 minute load averages: other work on the machine slows wall times down.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn kb_to_mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+/// Rows common to the first-sync figures.
+fn sync_rows(runs: &[SyncRun]) -> Vec<Row> {
+    let col = |f: &dyn Fn(&SyncRun) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
+    vec![
+        Row::new("wall time", col(&|r| r.measured.wall.as_secs_f64()), "s", 1),
+        Row::new("PGCRs stored per second", col(&|r| r.rate()), "/s", 0),
+        Row::new("requests", col(&|r| r.requests as f64), "", 0),
+        Row::new("throttled answers", col(&|r| r.throttled as f64), "", 0),
+        Row::new("completeness after one run", col(&|r| r.completeness()), "%", 1).at_least(100.0, "100 %"),
+        Row::new("left queued", col(&|r| r.left_queued as f64), "", 0),
+        Row::new("peak RSS", col(&|r| kb_to_mb(r.measured.max_rss_kb)), "MB", 1),
+        Row::new("CPU time of dclisync", col(&|r| r.measured.cpu.as_secs_f64()), "s", 1),
+        Row::new("CPU time of the fake Bungie", col(&|r| r.fake_cpu.as_secs_f64()), "s", 1),
+    ]
+}
+
+/// Gives the row named `figure` its target.
+fn set_target(rows: &mut [Row], figure: &str, target: impl FnOnce(Row) -> Row) {
+    if let Some(row) = rows.iter_mut().find(|r| r.figure == figure) {
+        let placeholder = Row::new("", Vec::new(), "", 0);
+        *row = target(std::mem::replace(row, placeholder));
+    }
+}
+
+/// Warns about runs that failed or stored what they should not, below the figure.
+fn run_notes(runs: &[SyncRun]) {
+    for (i, r) in runs.iter().enumerate() {
+        if !r.measured.ok() {
+            println!("    run {}: dclisync {}", i + 1, r.measured.why());
+        }
+        if r.unexpected > 0 {
+            println!("    run {}: {} activities stored that the world does not list", i + 1, r.unexpected);
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let runs = if args.quick { 1 } else { args.runs.max(1) };
+    let mut only: BTreeSet<String> = BTreeSet::new();
+    for name in &args.only {
+        match name.trim() {
+            "net" => only.extend(["limited", "unlimited", "faults", "idle"].map(String::from)),
+            n @ ("ingest" | "limited" | "unlimited" | "faults" | "idle" | "rss") => {
+                only.insert(n.to_owned());
+            }
+            other => return Err(format!("unknown figure {other:?} in --only; see --help")),
+        }
+    }
+    let wants = |name: &str| only.contains(name);
+    let bin = match &args.dclisync {
+        Some(path) => path.clone(),
+        None => {
+            let me = std::env::current_exe().map_err(|e| e.to_string())?;
+            me.parent().and_then(Path::parent).map(|d| d.join("dclisync")).ok_or("cannot locate dclisync")?
+        }
+    };
+    if !bin.is_file() {
+        return Err(format!(
+            "{} does not exist: build it with `cargo build --release --bin dclisync` or pass --dclisync",
+            bin.display()
+        ));
+    }
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "dclisync benchmarks: {} ({cpus} CPUs); median of {runs} run{} (min – max)",
+        bin.display(),
+        if runs == 1 { "" } else { "s" }
+    );
+    println!("load average before: {}", load_average());
+    let started = Instant::now();
+
+    let needs_big = wants("rss") || wants("ingest");
+    let big = needs_big.then(|| Scenario::new(MATCHES_5000));
+
+    if wants("ingest") {
+        let world = &big.as_ref().ok_or("no world")?.world;
+        let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let input = work.path().join("reports.jsonl");
+        write_ingest_input(world, args.ingest, &input)?;
+        let results: Vec<IngestRun> = (0..runs).map(|_| ingest_run(&input, args.ingest)).collect::<Result<_, _>>()?;
+        section(&format!(
+            "1  ingest: parse, normalize and store {} twelve-player reports, one thread, no network",
+            args.ingest
+        ));
+        Row::new("reports per second", results.iter().map(|r| r.rate).collect(), "/s", 0)
+            .at_least(2000.0, "≥ 2000 /s")
+            .print();
+        Row::new("reports per CPU second", results.iter().map(|r| r.cpu_rate).collect(), "/s", 0).print();
+        let names = [
+            "CPU per report: JSON to Value",
+            "CPU per report: Value to typed report",
+            "CPU per report: normalize",
+            "CPU per report: store (1 transaction)",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            Row::new(*name, results.iter().map(|r| r.phases_us[i]).collect(), "µs", 0).print();
+        }
+        Row::new("peak RSS", results.iter().map(|r| kb_to_mb(r.max_rss_kb)).collect(), "MB", 1).print();
+    }
+
+    let sync_figures = ["limited", "unlimited", "faults", "idle"].iter().any(|f| wants(f));
+    let mid = sync_figures.then(|| Scenario::new(MATCHES_1500));
+    let limited = FakeOptions { latency: LATENCY, limit: Some(BUNGIE_LIMIT), ..FakeOptions::default() };
+    let unlimited = FakeOptions { latency: LATENCY, ..FakeOptions::default() };
+    let lifted = ["--max-rps", "0", "--concurrency", "50"];
+
+    if wants("limited") {
+        let scenario = mid.as_ref().ok_or("no world")?;
+        let results: Vec<SyncRun> = (0..runs)
+            .map(|_| first_sync(&bin, scenario, limited.clone(), &[], false).map(|r| r.0))
+            .collect::<Result<_, _>>()?;
+        section(&format!(
+            "2a first sync of {} reports, 100 ms latency, fake enforces 250 per 10 s; dclisync defaults",
+            scenario.expected.len()
+        ));
+        let mut rows = sync_rows(&results);
+        set_target(&mut rows, "throttled answers", |r| r.at_most(0.0, "0"));
+        for row in rows {
+            row.print();
+        }
+        let ideal: Vec<f64> = results
+            .iter()
+            .map(|r| r.measured.wall.as_secs_f64() / (r.requests as f64 / 25.0) * 100.0 - 100.0)
+            .collect();
+        Row::new("wall time over requests ÷ 25/s", ideal, "%", 1).at_most(15.0, "≤ 15 %").print();
+        run_notes(&results);
+    }
+
+    let mut idle_runs = Vec::new();
+    let mut rss_of_2b = None;
+    if wants("unlimited") || wants("idle") {
+        let scenario = mid.as_ref().ok_or("no world")?;
+        let mut results = Vec::new();
+        for _ in 0..runs {
+            let (first, idle) = first_sync(&bin, scenario, unlimited.clone(), &lifted, wants("idle"))?;
+            results.push(first);
+            idle_runs.extend(idle);
+        }
+        if wants("unlimited") {
+            section(&format!(
+                "2b first sync of {} reports, 100 ms latency, no limit; --max-rps 0 --concurrency 50",
+                scenario.expected.len()
+            ));
+            rss_of_2b = Some((scenario.expected.len(), results.clone()));
+            let mut rows = sync_rows(&results);
+            set_target(&mut rows, "PGCRs stored per second", |r| r.at_least(300.0, "≥ 300 /s"));
+            for row in rows {
+                row.print();
+            }
+            run_notes(&results);
+        }
+    }
+
+    if wants("faults") {
+        let scenario = mid.as_ref().ok_or("no world")?;
+        let mut results = Vec::new();
+        for i in 0..runs {
+            let options = FakeOptions { fault_rate: FAULT_RATE, fault_seed: 1 + i as u64, ..limited.clone() };
+            results.push(first_sync(&bin, scenario, options, &[], false)?.0);
+        }
+        section(&format!(
+            "2c as 2a with 5 % of requests failing (mixed transient faults, seeds 1..={runs}); {} reports",
+            scenario.expected.len()
+        ));
+        let mut rows = sync_rows(&results);
+        rows.insert(4, Row::new("faults injected", results.iter().map(|r| r.faults as f64).collect(), "", 0));
+        for row in rows {
+            row.print();
+        }
+        let mut kinds: BTreeMap<FaultKind, usize> = BTreeMap::new();
+        for (kind, n) in results.iter().flat_map(|r| &r.faults_by_kind) {
+            *kinds.entry(*kind).or_insert(0) += n;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{} {n}", k.name())).collect();
+        println!("    faults by kind, all runs: {}", kinds.join(", "));
+        run_notes(&results);
+    }
+
+    if wants("idle") {
+        section("3  idle round: a second --sync of the world of 2b, dclisync defaults, 100 ms latency");
+        Row::new("requests", idle_runs.iter().map(|r| r.requests as f64).collect(), "", 0).print();
+        Row::new("wall time", idle_runs.iter().map(|r| r.measured.wall.as_secs_f64()).collect(), "s", 2).print();
+        Row::new("report requests", idle_runs.iter().map(|r| r.report_requests as f64).collect(), "", 0)
+            .at_most(0.0, "0")
+            .print();
+        run_notes(&idle_runs);
+    }
+
+    if wants("rss") {
+        let scenario = big.as_ref().ok_or("no world")?;
+        let results: Vec<SyncRun> = (0..runs)
+            .map(|_| first_sync(&bin, scenario, unlimited.clone(), &lifted, false).map(|r| r.0))
+            .collect::<Result<_, _>>()?;
+        section(&format!(
+            "4  first sync of {} reports, 100 ms latency, no limit; --max-rps 0 --concurrency 50",
+            scenario.expected.len()
+        ));
+        let mut rows = sync_rows(&results);
+        set_target(&mut rows, "peak RSS", |r| r.at_most(25.0, "≤ 25 MB"));
+        for row in rows {
+            row.print();
+        }
+        if let Some((reports, small)) = &rss_of_2b {
+            let rss = |runs: &[SyncRun]| median(runs.iter().map(|r| kb_to_mb(r.measured.max_rss_kb)).collect());
+            let growth = rss(&results) - rss(small);
+            let figure =
+                format!("peak RSS over 2b's ({:.1}× the reports)", scenario.expected.len() as f64 / *reports as f64);
+            Row::new(figure, vec![growth], "MB", 1).print();
+        }
+        run_notes(&results);
+    }
+    println!("load average after: {}; the benchmarks took {:.0} s", load_average(), started.elapsed().as_secs_f64());
+    Ok(())
+}
