@@ -106,9 +106,7 @@ impl Outcome {
             Error::Api(e) if e.is_transient() || matches!(e, ApiError::Maintenance(_)) => {
                 Outcome::Outage(error.to_string())
             }
-            Error::Api(_) | Error::Player(_) | Error::Partial(_) | Error::Locked(_) => {
-                Outcome::Failed(error.to_string())
-            }
+            Error::Api(_) | Error::Player(_) | Error::Locked(_) => Outcome::Failed(error.to_string()),
         }
     }
 }
@@ -668,7 +666,7 @@ mod tests {
         assert!(failed(Error::Api(ApiError::Privacy)));
         assert!(failed(Error::Api(ApiError::Http { status: 404, retry_after: None })));
         assert!(failed(Error::Player("player X#0001 not found".to_string())));
-        assert!(failed(Error::Partial("finished with 1 problem".to_string())));
+        assert!(failed(Error::Locked("another dclisync is syncing".to_string())));
         assert!(fatal(Error::Api(ApiError::BadKey(String::new()))));
         assert!(fatal(Error::Store(StoreError::NotDcli { path: "x".into() })));
         assert_eq!(Outcome::of_error(&Error::Interrupted(SIGTERM)), Outcome::Interrupted(SIGTERM));

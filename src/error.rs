@@ -25,8 +25,6 @@ pub enum Error {
     BungieDown(String),
     /// A player named on the command line cannot be used.
     Player(String),
-    /// Some of the work failed; each failure was reported as it happened.
-    Partial(String),
     /// Another process is syncing the same database, or its lock cannot be taken.
     Locked(String),
     /// Stopped by a signal (its number).
@@ -39,12 +37,9 @@ impl Error {
         match self {
             Error::Usage(_) => EXIT_USAGE,
             Error::Interrupted(signal) => 128 + signal,
-            Error::Store(_)
-            | Error::Api(_)
-            | Error::BungieDown(_)
-            | Error::Player(_)
-            | Error::Partial(_)
-            | Error::Locked(_) => EXIT_FAILURE,
+            Error::Store(_) | Error::Api(_) | Error::BungieDown(_) | Error::Player(_) | Error::Locked(_) => {
+                EXIT_FAILURE
+            }
         }
     }
 }
@@ -52,9 +47,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) | Error::BungieDown(m) | Error::Player(m) | Error::Partial(m) | Error::Locked(m) => {
-                f.write_str(m)
-            }
+            Error::Usage(m) | Error::BungieDown(m) | Error::Player(m) | Error::Locked(m) => f.write_str(m),
             Error::Store(e) => e.fmt(f),
             Error::Api(e) => e.fmt(f),
             Error::Interrupted(signal) => {
