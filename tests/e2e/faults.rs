@@ -17,6 +17,15 @@ fn tiny_fake(options: FakeOptions) -> (FakeBungie, tempfile::TempDir) {
     (fake, dir)
 }
 
+/// The next request for the report of a match only one tracked player played gets 1653 (not
+/// available); a shared match would be asked for again for the other player in the same run.
+fn withhold_once(fake: &FakeBungie) {
+    let world = fake.world();
+    let shared = world.shared_activity_ids();
+    let id = world.expected_activity_ids().into_iter().find(|id| !shared.contains(id)).expect("an unshared match");
+    fake.fail_next(FaultKind::PgcrNotFound, 1, &format!("{PGCR_PATH_PREFIX}{id}/"));
+}
+
 /// Lines of stderr that contain `words` (any case).
 fn lines_saying(out: &crate::common::Output, words: &str) -> usize {
     out.stderr.lines().filter(|l| l.to_lowercase().contains(words)).count()
@@ -148,7 +157,7 @@ fn a_private_player_is_skipped_naming_the_setting_and_the_others_are_synced() {
 #[test]
 fn a_report_bungie_does_not_have_stays_queued_with_its_error_and_a_rerun_stores_it() {
     let (fake, dir) = tiny_fake(FakeOptions::default());
-    fake.fail_next(FaultKind::PgcrNotFound, 1, PGCR_PATH_PREFIX);
+    withhold_once(&fake);
     let out = sync(dir.path(), &fake);
     out.assert_success();
     assert!(out.stderr_lower().contains("left queued"), "{out}");
@@ -186,4 +195,35 @@ fn with_five_percent_of_requests_failing_at_random_one_run_stores_everything() {
     out.assert_success();
     assert!(fake.faults_injected() > 5, "the fake injected only {} faults", fake.faults_injected());
     assert_complete(&fake, dir.path(), format!("{:?}\n{out}", fake.faults_by_kind()));
+}
+
+/// A match that failed in 10 runs is stuck: left queued and not asked for again within a day,
+/// counted in the player's line; a day after its last try it is tried again and stored.
+#[test]
+fn a_stuck_match_is_tried_once_a_day_not_every_round() {
+    let (fake, dir) = tiny_fake(FakeOptions::default());
+    withhold_once(&fake);
+    sync(dir.path(), &fake).assert_success();
+    let stuck_id = Db::open(dir.path()).scalar("SELECT activity_id FROM dclisync_attempt");
+    let conn = rusqlite::Connection::open(crate::common::db_path(dir.path())).expect("open the database");
+    let failed_runs = |last_attempt: &str| {
+        conn.execute("UPDATE dclisync_attempt SET attempts = 10, last_attempt = ?1", [last_attempt]).expect("update");
+    };
+
+    failed_runs(&dclisync::sync::now_text());
+    let mark = fake.mark();
+    let out = sync(dir.path(), &fake);
+    out.assert_success();
+    let asked: Vec<String> = fake.requests_since(mark).iter().filter(|r| r.is_pgcr()).map(|r| r.path.clone()).collect();
+    assert!(asked.is_empty(), "a stuck match tried less than a day after its last try: {asked:?}\n{out}");
+    assert!(out.stdout.contains("1 stuck"), "the player's line counts it\n{out}");
+    assert!(!Db::open(dir.path()).activity_ids().contains(&stuck_id));
+
+    failed_runs(&dclisync::time::format_utc(
+        dclisync::time::parse_rfc3339(&dclisync::sync::now_text()).unwrap() - 86_401,
+    ));
+    let out = sync(dir.path(), &fake);
+    out.assert_success();
+    assert_complete(&fake, dir.path(), &out);
+    assert_eq!(Db::open(dir.path()).scalar("SELECT COUNT(*) FROM dclisync_attempt"), 0, "{out}");
 }
