@@ -17,14 +17,17 @@ use crate::bungie::model::UserCard;
 use crate::error::Error;
 use crate::output::Output;
 use crate::pgcr::{self, MemberRow, PgcrRows};
-use crate::plan::{self, CharacterState, Step, HISTORY_MODES, HISTORY_PAGE_SIZE};
-use crate::player::class_of_type;
+use crate::plan::{self, Step};
 use crate::refresh::{self, Refetched, ReportFetch};
-use crate::rescan::{self, LastRescan, RescanMode, WholeWalk};
+use crate::rescan::{self, LastRescan, RescanMode};
 use crate::retry::{self, Jitter};
 use crate::signal::Stop;
 use crate::store::{Store, Stored};
 use crate::time::format_utc;
+
+mod walk;
+
+use walk::{WalkStart, Walked};
 
 /// History pages read per character and mode at the most: 250,000 matches, far beyond any
 /// player, so a server that never ends its history cannot keep a sync paging forever.
@@ -149,11 +152,24 @@ impl<'a> Syncer<'a> {
             last_rescans.extend(players.iter().map(|m| LastRescan { member_id: m.member_id, at: None }));
         }
         let rescans = rescan::rescans_due(self.rescan, &last_rescans, unix_now());
-        for member in players {
+        // The walk of the player whose turn is next, run while the previous player's reports
+        // downloaded.
+        let mut walked_ahead: Option<Result<Walked, Error>> = None;
+        for (i, member) in players.iter().enumerate() {
             self.stop.check()?;
             let label = display_name(member);
             let started = Instant::now();
-            match self.sync_player(store, member, &label, rescans.contains(&member.member_id)) {
+            let walked = match walked_ahead.take() {
+                Some(walked) => walked,
+                None => {
+                    let start = WalkStart::read(store, member, rescans.contains(&member.member_id))?;
+                    self.walk(start, &AtomicBool::new(false))
+                }
+            };
+            let next = players.get(i + 1).map(|m| (m, rescans.contains(&m.member_id)));
+            let (outcome, ahead) = self.sync_player(store, walked, next, &label);
+            walked_ahead = ahead;
+            match outcome {
                 Ok(s) => {
                     round.players += 1;
                     round.new += s.new;
@@ -196,66 +212,88 @@ impl<'a> Syncer<'a> {
         Ok(round)
     }
 
+    /// Records a player's walk and downloads what it queued; meanwhile walks the next player, if
+    /// any, and returns that walk too (none when this player ended early).
     fn sync_player(
         &self,
         store: &mut Store,
-        member: &MemberRow,
+        walked: Result<Walked, Error>,
+        next: Option<(&MemberRow, bool)>,
         label: &str,
-        rescan: bool,
-    ) -> Result<PlayerSummary, Error> {
-        let (mtype, mid) = (member.platform_id, member.member_id);
-        let profile = self.call("profile", || self.client.profile(mtype, mid))?;
-        let data = profile.profile.and_then(|p| p.data).unwrap_or_default();
-        let current = data
-            .user_info
-            .as_ref()
-            .and_then(MemberRow::from_card)
-            .filter(|m| m.member_id == mid)
-            .unwrap_or_else(|| member.clone());
-        let mut characters: Vec<(i64, CharacterState)> = Vec::new();
-        let mut classes: Vec<(i64, i64)> = Vec::new();
-        for ch in profile.characters.map(|c| c.data.into_values()).into_iter().flatten() {
-            let Some(id) = ch.character_id else { continue };
-            classes.push((id, class_of_type(ch.class_type)));
-            characters.push((id, CharacterState::Live { last_played: ch.date_last_played }));
-        }
-        if characters.is_empty() {
-            self.out.status(&format!("{label}: Bungie.net lists no characters (the profile may be private or new)"));
-        }
-        store.record_profile(&current, &classes)?;
-        for id in self.deleted_characters(store, &current, &characters)? {
-            characters.push((id, CharacterState::Deleted));
-        }
+    ) -> (Result<PlayerSummary, Error>, Option<Result<Walked, Error>>) {
+        let (characters, mut summary, mid) = match self.record_walk(store, walked) {
+            Ok(recorded) => recorded,
+            Err(e) => return (Err(e), None),
+        };
+        let to_fetch = match self.plan_downloads(store, &characters, &mut summary) {
+            Ok(to_fetch) => to_fetch,
+            Err(e) => return (Err(e), None),
+        };
+        // Read before the downloads: only the next player's own sync changes what its walk needs.
+        let next = match next.map(|(m, rescan)| WalkStart::read(store, m, rescan)).transpose() {
+            Ok(next) => next,
+            Err(e) => return (Err(Error::Store(e)), None),
+        };
+        let halt = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let ahead = next.map(|start| scope.spawn(|| self.walk(start, &halt)));
+            let outcome = self.download_and_finish(store, &to_fetch, &characters, summary, mid, label);
+            if outcome.is_err() {
+                // The round ends: the walk ahead sends nothing more and is thrown away.
+                halt.store(true, Ordering::SeqCst);
+            }
+            let ahead = ahead.map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            (outcome, ahead.filter(|_| !halt.load(Ordering::SeqCst)))
+        })
+    }
 
-        let mut summary = PlayerSummary { rescanned: rescan, ..PlayerSummary::default() };
-        for (character_id, state) in &characters {
-            let marker = store.history_marker(*character_id)?;
-            // A rescan walks every character, idle or not.
-            if !rescan && !plan::needs_history(state, marker.as_deref()) {
-                continue;
-            }
-            let mut known = store.queued_ids(*character_id)?;
-            let mut walk: Vec<i64> = Vec::new();
-            for mode in HISTORY_MODES {
-                self.stop.check()?;
-                let new = if rescan {
-                    let whole = self.scan_whole_history(&current, *character_id, mode, &known)?;
-                    summary.found_by_rescan += whole.missed;
-                    whole.new
-                } else {
-                    self.scan_history(&current, *character_id, mode, &known)?
-                };
-                known.extend(new.iter().copied());
-                walk.extend(new);
-            }
+    /// Stores what a walk found, each character's walk queued at once, and returns the
+    /// player's characters (live and deleted), the summary so far and the member id. A walk
+    /// that failed part way is stored up to the failure, which is then returned.
+    fn record_walk(
+        &self,
+        store: &mut Store,
+        walked: Result<Walked, Error>,
+    ) -> Result<(Vec<i64>, PlayerSummary, i64), Error> {
+        let walked = walked?;
+        let current = &walked.member;
+        let mid = current.member_id;
+        if walked.classes.is_empty() {
+            self.out.status(&format!(
+                "{}: Bungie.net lists no characters (the profile may be private or new)",
+                display_name(current)
+            ));
+        }
+        store.record_profile(current, &walked.classes)?;
+        if let Some((deleted, at)) = &walked.account {
+            store.record_account(mid, deleted, *at)?;
+        }
+        for note in &walked.notes {
+            self.out.status(note);
+        }
+        let mut summary = PlayerSummary::default();
+        for walk in &walked.walks {
+            summary.found_by_rescan += walk.missed;
             // Queue the whole walk at once: a walk cut short leaves nothing half-queued that
             // would make the next walk stop early.
-            let marker = plan::marker_after_walk(state, unix_now());
-            store.enqueue_walk(mid, *character_id, &walk, marker.as_deref())?;
+            store.enqueue_walk(mid, walk.character_id, &walk.new, walk.marker.as_deref())?;
         }
+        if let Some(e) = walked.failure {
+            return Err(e);
+        }
+        summary.rescanned = walked.rescan;
+        let characters = walked.characters.iter().map(|(id, _)| *id).collect();
+        Ok((characters, summary, mid))
+    }
 
-        let character_ids: Vec<i64> = characters.iter().map(|(id, _)| *id).collect();
-        let queued = store.unsynced(&character_ids)?;
+    /// Marks the queued reports already stored as synced and returns those to download.
+    fn plan_downloads(
+        &self,
+        store: &mut Store,
+        character_ids: &[i64],
+        summary: &mut PlayerSummary,
+    ) -> Result<Vec<i64>, Error> {
+        let queued = store.unsynced(character_ids)?;
         let stored = store.stored_among(queued.iter().map(|q| q.activity_id))?;
         let failures = store.failures_among(queued.iter().map(|q| q.activity_id))?;
         let steps = plan::fetch_plan(&queued, &stored, &failures, unix_now());
@@ -270,48 +308,27 @@ impl<'a> Syncer<'a> {
                 Step::Stuck { .. } => summary.stuck += 1,
             }
         }
-        let (new, already, failed) = self.download(store, &to_fetch, label)?;
+        Ok(to_fetch)
+    }
+
+    fn download_and_finish(
+        &self,
+        store: &mut Store,
+        to_fetch: &[i64],
+        character_ids: &[i64],
+        mut summary: PlayerSummary,
+        mid: i64,
+        label: &str,
+    ) -> Result<PlayerSummary, Error> {
+        let (new, already, failed) = self.download(store, to_fetch, label)?;
         summary.new += new;
         summary.already_stored += already;
         summary.left_queued += failed;
-        summary.refreshed = self.refetch_early_reports(store, &character_ids)?;
+        summary.refreshed = self.refetch_early_reports(store, character_ids)?;
         self.stop.check()?;
         store.finish_player_sync(mid, &now_text())?;
-        store.record_rescan(mid, unix_now(), rescan)?;
+        store.record_rescan(mid, unix_now(), summary.rescanned)?;
         Ok(summary)
-    }
-
-    /// The player's deleted characters: read from the account stats on the first sync and then
-    /// once a day, otherwise from the store. A failed read is reported and retried next round.
-    fn deleted_characters(
-        &self,
-        store: &mut Store,
-        member: &MemberRow,
-        live: &[(i64, CharacterState)],
-    ) -> Result<Vec<i64>, Error> {
-        let now = unix_now();
-        if !plan::account_check_due(store.account_checked_at(member.member_id)?, now) {
-            return Ok(store.deleted_characters(member.member_id)?);
-        }
-        let (mtype, mid) = (member.platform_id, member.member_id);
-        match self.call("account stats", || self.client.account_stats(mtype, mid)) {
-            Ok(stats) => {
-                let deleted: Vec<i64> = stats
-                    .characters
-                    .iter()
-                    .filter(|c| c.deleted == Some(true))
-                    .filter_map(|c| c.character_id)
-                    .filter(|id| !live.iter().any(|(l, _)| l == id))
-                    .collect();
-                store.record_account(mid, &deleted, now)?;
-                Ok(store.deleted_characters(mid)?)
-            }
-            Err(e) if e.stops_round() || e == ApiError::Privacy => Err(Error::Api(e)),
-            Err(e) => {
-                self.out.status(&format!("{}: could not read deleted characters: {e}", display_name(member)));
-                Ok(store.deleted_characters(mid)?)
-            }
-        }
     }
 
     /// Fetches once more the reports of these characters' matches that were fetched too early
@@ -352,69 +369,6 @@ impl<'a> Syncer<'a> {
             }
         }
         Ok(refreshed)
-    }
-
-    /// Pages one character's history in one mode, newest first, until the core says stop, and
-    /// returns the instance ids to queue.
-    fn scan_history(
-        &self,
-        member: &MemberRow,
-        character_id: i64,
-        mode: i64,
-        known: &HashSet<i64>,
-    ) -> Result<Vec<i64>, Error> {
-        let mut new: Vec<i64> = Vec::new();
-        for page in 0..MAX_HISTORY_PAGES {
-            self.stop.check()?;
-            let result = self.call("activity history", || {
-                self.client.history_page(
-                    member.platform_id,
-                    member.member_id,
-                    character_id,
-                    mode,
-                    HISTORY_PAGE_SIZE,
-                    page,
-                )
-            })?;
-            let scan = plan::scan_history_page(&result, known);
-            for id in scan.new {
-                if !new.contains(&id) {
-                    new.push(id);
-                }
-            }
-            if scan.done {
-                break;
-            }
-        }
-        Ok(new)
-    }
-
-    /// Pages one character's history in one mode to its end (a rescan).
-    fn scan_whole_history(
-        &self,
-        member: &MemberRow,
-        character_id: i64,
-        mode: i64,
-        known: &HashSet<i64>,
-    ) -> Result<WholeWalk, Error> {
-        let mut walk = WholeWalk::default();
-        for page in 0..MAX_HISTORY_PAGES {
-            self.stop.check()?;
-            let result = self.call("activity history", || {
-                self.client.history_page(
-                    member.platform_id,
-                    member.member_id,
-                    character_id,
-                    mode,
-                    HISTORY_PAGE_SIZE,
-                    page,
-                )
-            })?;
-            if walk.page(&result, known) {
-                break;
-            }
-        }
-        Ok(walk)
     }
 
     /// Downloads reports on the worker pool and stores each as it arrives.

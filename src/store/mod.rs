@@ -400,6 +400,20 @@ impl Store {
         })
     }
 
+    /// The player's characters the store knows of, from dclisync's own table and dcli's: the
+    /// ones that can have a history marker or queued activities.
+    pub fn known_characters(&self, member_id: i64) -> Result<Vec<i64>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT character_id FROM dclisync_character WHERE member_id = ?1
+                 UNION SELECT character_id FROM character WHERE member = ?1
+                 ORDER BY character_id",
+            )?;
+            let ids = stmt.query_map([member_id], |r| r.get(0))?;
+            ids.collect()
+        })
+    }
+
     /// The unsynced queue rows of these characters.
     pub fn unsynced(&self, characters: &[i64]) -> Result<Vec<Queued>, StoreError> {
         self.read(|conn| {

@@ -124,6 +124,30 @@ fn maintenance_during_the_downloads_stops_the_round_with_one_message_and_a_rerun
 }
 
 #[test]
+fn when_a_round_stops_the_walk_run_ahead_for_the_next_player_is_not_recorded() {
+    let (fake, dir) = tiny_fake(FakeOptions::default());
+    assert!(fake.world().players.len() >= 2, "the round needs a next player");
+    // The next player's history is walked while the first player's reports download; those
+    // downloads meet maintenance, so the round ends and that walk must leave nothing behind.
+    fake.fail_next(FaultKind::Maintenance, 10_000, PGCR_PATH_PREFIX);
+    let out = sync(dir.path(), &fake);
+    out.assert_code(1);
+    let db = Db::open(dir.path());
+    let players_queued = db.scalar(
+        "SELECT COUNT(DISTINCT c.member_id) FROM activity_queue q
+         JOIN dclisync_character c ON c.character_id = q.character",
+    );
+    assert_eq!(players_queued, 1, "only the first player's walk is recorded\n{out}");
+    let players_walked =
+        db.scalar("SELECT COUNT(DISTINCT member_id) FROM dclisync_character WHERE history_marker IS NOT NULL");
+    assert!(players_walked <= 1, "no other player has a walk marker\n{out}");
+
+    fake.heal();
+    sync(dir.path(), &fake).assert_success();
+    assert_complete(&fake, dir.path(), &out);
+}
+
+#[test]
 fn maintenance_at_the_first_request_stops_the_round() {
     let (fake, dir) = tiny_fake(FakeOptions::default());
     fake.fail_next(FaultKind::Maintenance, 10_000, DESTINY_PREFIX);
