@@ -355,8 +355,26 @@ impl Syncer<'_> {
         })?)
     }
 
-    /// Pages one character's history in one mode, newest first, until the core says stop, and
-    /// returns the instance ids to queue.
+    /// Pages one character's history in one mode, newest first, handing each page to `read`
+    /// until it says the walk is done.
+    fn page_through(
+        &self,
+        member: &MemberRow,
+        character_id: i64,
+        mode: i64,
+        walking: &Walking<'_>,
+        mut read: impl FnMut(&crate::bungie::model::HistoryPage) -> bool,
+    ) -> Result<(), Cut> {
+        for page in 0..MAX_HISTORY_PAGES {
+            if read(&self.history_page(member, character_id, mode, page, walking)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pages one character's history in one mode until the core says stop, and returns the
+    /// instance ids to queue.
     fn scan_history(
         &self,
         member: &MemberRow,
@@ -366,18 +384,15 @@ impl Syncer<'_> {
         walking: &Walking<'_>,
     ) -> Result<Vec<i64>, Cut> {
         let mut new: Vec<i64> = Vec::new();
-        for page in 0..MAX_HISTORY_PAGES {
-            let result = self.history_page(member, character_id, mode, page, walking)?;
-            let scan = plan::scan_history_page(&result, known);
+        self.page_through(member, character_id, mode, walking, |page| {
+            let scan = plan::scan_history_page(page, known);
             for id in scan.new {
                 if !new.contains(&id) {
                     new.push(id);
                 }
             }
-            if scan.done {
-                break;
-            }
-        }
+            scan.done
+        })?;
         Ok(new)
     }
 
@@ -391,12 +406,7 @@ impl Syncer<'_> {
         walking: &Walking<'_>,
     ) -> Result<WholeWalk, Cut> {
         let mut walk = WholeWalk::default();
-        for page in 0..MAX_HISTORY_PAGES {
-            let result = self.history_page(member, character_id, mode, page, walking)?;
-            if walk.page(&result, known) {
-                break;
-            }
-        }
+        self.page_through(member, character_id, mode, walking, |page| walk.page(page, known))?;
         Ok(walk)
     }
 }
