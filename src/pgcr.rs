@@ -491,6 +491,31 @@ mod tests {
             prop_assert_eq!(result.is_ok(), id_intact && has_something);
         }
 
+        /// The client reads a report's bytes straight into the model; that gives the report (or
+        /// the error) that reading the body as a `Value` first gives, whatever the body holds.
+        #[test]
+        fn bytes_read_as_the_value_reads(
+            which in prop::sample::select(FIXTURES.to_vec()),
+            mutations in prop::collection::vec((prop::collection::vec(any::<usize>(), 1..7), any_json()), 0..5),
+            whole in any_json(),
+            replace_whole in any::<bool>(),
+        ) {
+            use crate::bungie::envelope::{classify, classify_as, response_as};
+            let mut doc = testdata::json(&format!("pgcr/{which}.json"))["Response"].clone();
+            for (path, with) in mutations {
+                mutate(&mut doc, path, with);
+            }
+            if replace_whole {
+                doc = whole;
+            }
+            let body = json!({"Response": doc, "ErrorCode": 1, "ThrottleSeconds": 0, "ErrorStatus": "Success",
+                              "Message": "Ok", "MessageData": {}}).to_string();
+            let json = Some("application/json");
+            let straight: Result<Pgcr, _> = classify_as(200, json, None, body.as_bytes());
+            let via_value = classify(200, json, None, body.as_bytes()).and_then(response_as::<Pgcr>);
+            prop_assert_eq!(straight, via_value);
+        }
+
         /// Every entry of a report (with its own character) yields exactly one stats row, for
         /// that character, whatever else the report holds.
         #[test]
