@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 use crate::listing::{ListedCharacter, ListedPlayer};
-use crate::pgcr::{MemberRow, PgcrRows, PlayerRows, CLASS_UNKNOWN};
+use crate::pgcr::{MedalRow, MemberRow, PgcrRows, PlayerRows, WeaponRow, CLASS_UNKNOWN};
 use crate::plan::{Failures, Queued};
 use crate::refresh::{PendingRecheck, ReportFetch};
 
@@ -24,6 +24,9 @@ pub const DB_FILE_NAME: &str = "dcli.sqlite3";
 pub const DCLI_VERSION: i64 = 10;
 /// How long a write waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prepared statements kept for reuse: every statement a sync runs over and over, the
+/// multi-row inserts of each size included (rusqlite keeps 16 by default).
+const PREPARED_STATEMENTS: usize = 64;
 /// The first 16 bytes of every sqlite3 file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
@@ -161,6 +164,7 @@ impl Store {
 
     fn prepare(&mut self, existing: Existing) -> rusqlite::Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        self.conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -753,13 +757,77 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
             stmt.execute(params![t.team_id, a.activity_id, t.score, t.standing])?;
         }
     }
+    // Medal and weapon rows go in after every player's stats row, many to a statement, in the
+    // order one row per statement would give them (player by player), so they get the same ids.
+    let mut medals: Vec<(&MedalRow, i64)> = Vec::new();
+    let mut weapons: Vec<(&WeaponRow, i64)> = Vec::new();
     for player in &rows.players {
-        store_player_tx(tx, a.activity_id, player)?;
+        if let Some(stats_id) = store_player_tx(tx, a.activity_id, player)? {
+            medals.extend(player.medals.iter().map(|m| (m, stats_id)));
+            weapons.extend(player.weapons.iter().map(|w| (w, stats_id)));
+        }
     }
+    insert_many_tx(
+        tx,
+        "INSERT OR IGNORE INTO medal_result (reference_id, count, character_activity_stats) VALUES",
+        3,
+        &medals,
+        |stmt, at, (m, stats_id)| {
+            stmt.raw_bind_parameter(at, &m.reference_id)?;
+            stmt.raw_bind_parameter(at + 1, m.count)?;
+            stmt.raw_bind_parameter(at + 2, stats_id)
+        },
+    )?;
+    insert_many_tx(
+        tx,
+        "INSERT OR IGNORE INTO weapon_result (reference_id, kills, precision_kills, kills_precision_kills_ratio,
+                                              character_activity_stats) VALUES",
+        5,
+        &weapons,
+        |stmt, at, (w, stats_id)| {
+            stmt.raw_bind_parameter(at, w.reference_id)?;
+            stmt.raw_bind_parameter(at + 1, w.kills)?;
+            stmt.raw_bind_parameter(at + 2, w.precision_kills)?;
+            stmt.raw_bind_parameter(at + 3, w.kills_precision_kills_ratio)?;
+            stmt.raw_bind_parameter(at + 4, stats_id)
+        },
+    )?;
     Ok(Stored::New)
 }
 
-fn store_player_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> rusqlite::Result<()> {
+/// Rows per multi-row INSERT, largest first: any count is a sum of these, so a handful of
+/// cached statements covers every report.
+const ROWS_PER_INSERT: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// Inserts `rows` with `head` (an `INSERT … VALUES` without its values) and as few statements
+/// as [`ROWS_PER_INSERT`] allows, in order; `bind` binds one row's `columns` values from the
+/// parameter index it is given. Each statement costs its setup and the AUTOINCREMENT bookkeeping
+/// once, where one statement per row paid them for every row.
+fn insert_many_tx<R: Copy>(
+    tx: &Transaction<'_>,
+    head: &str,
+    columns: usize,
+    rows: &[R],
+    bind: impl Fn(&mut rusqlite::CachedStatement<'_>, usize, R) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = ROWS_PER_INSERT.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
+        let (chunk, after) = rest.split_at(n);
+        let one = format!("({})", vec!["?"; columns].join(", "));
+        let sql = format!("{head} {}", vec![one; n].join(", "));
+        let mut stmt = tx.prepare_cached(&sql)?;
+        for (i, row) in chunk.iter().enumerate() {
+            bind(&mut stmt, 1 + i * columns, *row)?;
+        }
+        stmt.raw_execute()?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// Stores one player's member, character and stats rows; the stats row's id when it is new.
+fn store_player_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> rusqlite::Result<Option<i64>> {
     upsert_member_tx(tx, &p.member, false)?;
     upsert_character_tx(tx, p.character.character_id, p.character.member_id, p.character.class)?;
     let s = &p.stats;
@@ -804,27 +872,7 @@ fn store_player_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> ru
             s.emblem_hash,
             s.fireteam_id,
         ])?;
-    if inserted == 0 {
-        return Ok(());
-    }
-    let stats_id = tx.last_insert_rowid();
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO medal_result (reference_id, count, character_activity_stats) VALUES (?1, ?2, ?3)",
-        )?;
-        for m in &p.medals {
-            stmt.execute(params![m.reference_id, m.count, stats_id])?;
-        }
-    }
-    let mut stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO weapon_result (reference_id, kills, precision_kills, kills_precision_kills_ratio,
-                                              character_activity_stats)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for w in &p.weapons {
-        stmt.execute(params![w.reference_id, w.kills, w.precision_kills, w.kills_precision_kills_ratio, stats_id])?;
-    }
-    Ok(())
+    Ok((inserted > 0).then(|| tx.last_insert_rowid()))
 }
 
 #[cfg(test)]
