@@ -27,6 +27,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prepared statements kept for reuse: every statement a sync runs over and over, the
 /// multi-row inserts of each size included (rusqlite keeps 16 by default).
 const PREPARED_STATEMENTS: usize = 64;
+/// WAL pages after which a commit copies them back into the database (sqlite's default: 1,000).
+/// One report dirties some 60 pages, so the default checkpointed every 15 or so reports, each
+/// time rewriting the same hot index pages and syncing both files; at 4,000 pages (16 MiB with
+/// 4 KiB pages) that happens a quarter as often. The WAL file is removed when dclisync closes
+/// the database; the readers see the same data either way.
+const WAL_CHECKPOINT_PAGES: i64 = 4000;
 /// The first 16 bytes of every sqlite3 file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
@@ -168,6 +174,7 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if existing == Existing::New || existing == Existing::Dcli {
             tx.execute_batch(DCLI_SCHEMA)?;
