@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
 use crate::listing::{ListedCharacter, ListedPlayer};
-use crate::pgcr::{MedalRow, MemberRow, PgcrRows, PlayerRows, WeaponRow, CLASS_UNKNOWN};
+use crate::pgcr::{CharacterRow, MedalRow, MemberRow, PgcrRows, PlayerRows, WeaponRow, CLASS_UNKNOWN};
 use crate::plan::{Failures, Queued};
 use crate::refresh::{PendingRecheck, ReportFetch};
 
@@ -674,51 +674,57 @@ fn member_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
     })
 }
 
-/// Inserts or updates a member. An `authoritative` row (from a search or a profile, so current)
-/// replaces the stored values it has; a row from a match report only fills in what is missing,
-/// so old matches never rename a player and nameless entries never blank a stored name.
+const MEMBER_INSERT: &str =
+    "INSERT INTO member (member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code) VALUES";
+/// A member row from a search or a profile (so current) replaces the stored values it has.
+const MEMBER_FROM_AUTHORITY: &str = "ON CONFLICT (member_id) DO UPDATE SET
+   platform_id = CASE WHEN excluded.platform_id != 0 THEN excluded.platform_id ELSE platform_id END,
+   display_name = COALESCE(excluded.display_name, display_name),
+   bungie_display_name = CASE WHEN excluded.bungie_display_name_code IS NOT NULL
+                              THEN excluded.bungie_display_name ELSE bungie_display_name END,
+   bungie_display_name_code = COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)";
+/// A member row from a match report only fills in what is missing, so old matches never rename
+/// a player and nameless entries never blank a stored name.
+const MEMBER_FROM_REPORT: &str = "ON CONFLICT (member_id) DO UPDATE SET
+   platform_id = CASE WHEN platform_id = 0 THEN excluded.platform_id ELSE platform_id END,
+   display_name = COALESCE(display_name, excluded.display_name),
+   bungie_display_name = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
+                              THEN COALESCE(excluded.bungie_display_name, bungie_display_name)
+                              ELSE bungie_display_name END,
+   bungie_display_name_code = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
+                              THEN COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)
+                              ELSE bungie_display_name_code END";
+
+fn bind_member(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, m: &MemberRow) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(at, m.member_id)?;
+    stmt.raw_bind_parameter(at + 1, m.platform_id)?;
+    stmt.raw_bind_parameter(at + 2, &m.display_name)?;
+    stmt.raw_bind_parameter(at + 3, &m.bungie_display_name)?;
+    stmt.raw_bind_parameter(at + 4, &m.bungie_display_name_code)
+}
+
+/// Inserts or updates a member: an `authoritative` row replaces what it has, a row from a
+/// match report only fills in what is missing.
 fn upsert_member_tx(tx: &Transaction<'_>, m: &MemberRow, authoritative: bool) -> rusqlite::Result<()> {
-    let sql = if authoritative {
-        "INSERT INTO member (member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (member_id) DO UPDATE SET
-           platform_id = CASE WHEN excluded.platform_id != 0 THEN excluded.platform_id ELSE platform_id END,
-           display_name = COALESCE(excluded.display_name, display_name),
-           bungie_display_name = CASE WHEN excluded.bungie_display_name_code IS NOT NULL
-                                      THEN excluded.bungie_display_name ELSE bungie_display_name END,
-           bungie_display_name_code = COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)"
-    } else {
-        "INSERT INTO member (member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (member_id) DO UPDATE SET
-           platform_id = CASE WHEN platform_id = 0 THEN excluded.platform_id ELSE platform_id END,
-           display_name = COALESCE(display_name, excluded.display_name),
-           bungie_display_name = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
-                                      THEN COALESCE(excluded.bungie_display_name, bungie_display_name)
-                                      ELSE bungie_display_name END,
-           bungie_display_name_code = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
-                                      THEN COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)
-                                      ELSE bungie_display_name_code END"
-    };
-    tx.prepare_cached(sql)?.execute(params![
-        m.member_id,
-        m.platform_id,
-        m.display_name,
-        m.bungie_display_name,
-        m.bungie_display_name_code
-    ])?;
-    Ok(())
+    let conflict = if authoritative { MEMBER_FROM_AUTHORITY } else { MEMBER_FROM_REPORT };
+    insert_many_tx(tx, MEMBER_INSERT, conflict, 5, &[m], bind_member)
+}
+
+const CHARACTER_INSERT: &str = "INSERT INTO character (character_id, member, class) VALUES";
+/// A known class (not 255) repairs the stored one; an unknown one never replaces it.
+const CHARACTER_CONFLICT: &str = "ON CONFLICT (character_id) DO UPDATE SET
+   class = CASE WHEN excluded.class != 255 THEN excluded.class ELSE class END";
+
+fn bind_character(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, c: &CharacterRow) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(at, c.character_id)?;
+    stmt.raw_bind_parameter(at + 1, c.member_id)?;
+    stmt.raw_bind_parameter(at + 2, c.class)
 }
 
 /// Inserts a character, or repairs its stored class when this one is known (not 255).
 fn upsert_character_tx(tx: &Transaction<'_>, character_id: i64, member_id: i64, class: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO character (character_id, member, class) VALUES (?1, ?2, ?3)
-         ON CONFLICT (character_id) DO UPDATE SET
-           class = CASE WHEN excluded.class != 255 THEN excluded.class ELSE class END",
-    )?
-    .execute(params![character_id, member_id, class])?;
-    Ok(())
+    let row = CharacterRow { character_id, member_id, class };
+    insert_many_tx(tx, CHARACTER_INSERT, CHARACTER_CONFLICT, 3, &[&row], bind_character)
 }
 
 fn record_fetch_tx(tx: &Transaction<'_>, activity_id: i64, fetch: &ReportFetch) -> rusqlite::Result<()> {
@@ -766,10 +772,16 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
     }
     // Medal and weapon rows go in after every player's stats row, many to a statement, in the
     // order one row per statement would give them (player by player), so they get the same ids.
+    // Members and characters first, a few statements for all: each row's upsert depends only on
+    // the stored row it meets, so the order across tables changes nothing.
+    let members: Vec<&MemberRow> = rows.players.iter().map(|p| &p.member).collect();
+    insert_many_tx(tx, MEMBER_INSERT, MEMBER_FROM_REPORT, 5, &members, bind_member)?;
+    let characters: Vec<&CharacterRow> = rows.players.iter().map(|p| &p.character).collect();
+    insert_many_tx(tx, CHARACTER_INSERT, CHARACTER_CONFLICT, 3, &characters, bind_character)?;
     let mut medals: Vec<(&MedalRow, i64)> = Vec::new();
     let mut weapons: Vec<(&WeaponRow, i64)> = Vec::new();
     for player in &rows.players {
-        if let Some(stats_id) = store_player_tx(tx, a.activity_id, player)? {
+        if let Some(stats_id) = insert_stats_tx(tx, a.activity_id, player)? {
             medals.extend(player.medals.iter().map(|m| (m, stats_id)));
             weapons.extend(player.weapons.iter().map(|w| (w, stats_id)));
         }
@@ -777,6 +789,7 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
     insert_many_tx(
         tx,
         "INSERT OR IGNORE INTO medal_result (reference_id, count, character_activity_stats) VALUES",
+        "",
         3,
         &medals,
         |stmt, at, (m, stats_id)| {
@@ -789,6 +802,7 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
         tx,
         "INSERT OR IGNORE INTO weapon_result (reference_id, kills, precision_kills, kills_precision_kills_ratio,
                                               character_activity_stats) VALUES",
+        "",
         5,
         &weapons,
         |stmt, at, (w, stats_id)| {
@@ -806,13 +820,15 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
 /// cached statements covers every report.
 const ROWS_PER_INSERT: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
-/// Inserts `rows` with `head` (an `INSERT … VALUES` without its values) and as few statements
-/// as [`ROWS_PER_INSERT`] allows, in order; `bind` binds one row's `columns` values from the
-/// parameter index it is given. Each statement costs its setup and the AUTOINCREMENT bookkeeping
-/// once, where one statement per row paid them for every row.
+/// Inserts `rows` with `head` (an `INSERT … VALUES` without its values) and `tail` (its
+/// conflict clause, if any) and as few statements as [`ROWS_PER_INSERT`] allows, in order;
+/// `bind` binds one row's `columns` values from the parameter index it is given. sqlite runs the
+/// rows of one statement one after the other, as it would run one statement per row; each
+/// statement costs its setup (and the AUTOINCREMENT bookkeeping) once instead of once a row.
 fn insert_many_tx<R: Copy>(
     tx: &Transaction<'_>,
     head: &str,
+    tail: &str,
     columns: usize,
     rows: &[R],
     bind: impl Fn(&mut rusqlite::CachedStatement<'_>, usize, R) -> rusqlite::Result<()>,
@@ -822,7 +838,7 @@ fn insert_many_tx<R: Copy>(
         let n = ROWS_PER_INSERT.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
         let (chunk, after) = rest.split_at(n);
         let one = format!("({})", vec!["?"; columns].join(", "));
-        let sql = format!("{head} {}", vec![one; n].join(", "));
+        let sql = format!("{head} {} {tail}", vec![one; n].join(", "));
         let mut stmt = tx.prepare_cached(&sql)?;
         for (i, row) in chunk.iter().enumerate() {
             bind(&mut stmt, 1 + i * columns, *row)?;
@@ -833,10 +849,8 @@ fn insert_many_tx<R: Copy>(
     Ok(())
 }
 
-/// Stores one player's member, character and stats rows; the stats row's id when it is new.
-fn store_player_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> rusqlite::Result<Option<i64>> {
-    upsert_member_tx(tx, &p.member, false)?;
-    upsert_character_tx(tx, p.character.character_id, p.character.member_id, p.character.class)?;
+/// Stores one player's stats row; its id when it is new.
+fn insert_stats_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> rusqlite::Result<Option<i64>> {
     let s = &p.stats;
     let inserted = tx
         .prepare_cached(
