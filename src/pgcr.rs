@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::bungie::model::{stat, Entry, Pgcr, UserCard};
+use crate::bungie::model::{stat, ActivityDetails, Entry, EntryPlayer, Extended, Pgcr, UserCard};
 use crate::fixups::{self, Modes};
 use crate::name::format_code;
 use crate::time::{format_utc, normalize_period};
@@ -186,7 +186,8 @@ pub fn normalize(asked: i64, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeError> {
     if pgcr.activity_details.is_none() && pgcr.entries.is_empty() {
         return Err(NormalizeError::Empty { asked });
     }
-    let details = pgcr.activity_details.clone().unwrap_or_default();
+    let no_details = ActivityDetails::default();
+    let details = pgcr.activity_details.as_ref().unwrap_or(&no_details);
     if let Some(got) = details.instance_id.filter(|id| *id != asked) {
         return Err(NormalizeError::WrongInstance { asked, got });
     }
@@ -236,15 +237,17 @@ pub fn normalize(asked: i64, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeError> {
 }
 
 fn player_rows(entry: &Entry) -> Option<PlayerRows> {
-    let player = entry.player.clone().unwrap_or_default();
-    let card = player.destiny_user_info.clone().unwrap_or_default();
-    let member = MemberRow::from_card(&card)?;
+    let no_player = EntryPlayer::default();
+    let player = entry.player.as_ref().unwrap_or(&no_player);
+    let no_card = UserCard::default();
+    let member = MemberRow::from_card(player.destiny_user_info.as_ref().unwrap_or(&no_card))?;
     let character_id = entry.character_id?;
     let character = CharacterRow { character_id, member_id: member.member_id, class: class_of_hash(player.class_hash) };
 
     let v = &entry.values;
     let int = |key: &str| int_stat(v, key).unwrap_or(0);
-    let extended = entry.extended.clone().unwrap_or_default();
+    let no_extended = Extended::default();
+    let extended = entry.extended.as_ref().unwrap_or(&no_extended);
     let ext = |key: &str| int_stat(&extended.values, key).unwrap_or(0);
     let stats = StatsRow {
         assists: int("assists"),
@@ -489,6 +492,31 @@ mod tests {
             let id_intact = report.activity_details.as_ref().and_then(|d| d.instance_id).is_none_or(|got| got == id);
             let has_something = report.activity_details.is_some() || !report.entries.is_empty();
             prop_assert_eq!(result.is_ok(), id_intact && has_something);
+        }
+
+        /// The client reads a report's bytes straight into the model; that gives the report (or
+        /// the error) that reading the body as a `Value` first gives, whatever the body holds.
+        #[test]
+        fn bytes_read_as_the_value_reads(
+            which in prop::sample::select(FIXTURES.to_vec()),
+            mutations in prop::collection::vec((prop::collection::vec(any::<usize>(), 1..7), any_json()), 0..5),
+            whole in any_json(),
+            replace_whole in any::<bool>(),
+        ) {
+            use crate::bungie::envelope::{classify, classify_as, response_as};
+            let mut doc = testdata::json(&format!("pgcr/{which}.json"))["Response"].clone();
+            for (path, with) in mutations {
+                mutate(&mut doc, path, with);
+            }
+            if replace_whole {
+                doc = whole;
+            }
+            let body = json!({"Response": doc, "ErrorCode": 1, "ThrottleSeconds": 0, "ErrorStatus": "Success",
+                              "Message": "Ok", "MessageData": {}}).to_string();
+            let json = Some("application/json");
+            let straight: Result<Pgcr, _> = classify_as(200, json, None, body.as_bytes());
+            let via_value = classify(200, json, None, body.as_bytes()).and_then(response_as::<Pgcr>);
+            prop_assert_eq!(straight, via_value);
         }
 
         /// Every entry of a report (with its own character) yields exactly one stats row, for

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::envelope::{classify, ApiError};
+use super::envelope::{classify, classify_as, ApiError};
 use super::gate::Gate;
 use super::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
@@ -24,6 +24,9 @@ pub const STATS_ROOT: &str = "https://stats.bungie.net";
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A body larger than this is not a Bungie response (PGCRs are well under 1 MiB).
 const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Turns an answer (status, content type, `Retry-After` seconds, body) into a result.
+type Reader<T> = fn(u16, Option<&str>, Option<u64>, &[u8]) -> Result<T, ApiError>;
 
 const USER_AGENT: &str = concat!("dclisync/", env!("CARGO_PKG_VERSION"));
 
@@ -60,24 +63,28 @@ impl Client {
         Client { www_root: www, stats_root: stats, api_key, timeout, gate }
     }
 
-    fn send<B: attohttpc::body::Body>(
+    /// Sends one request through the gate; `read` classifies the answer (see [`classify`]).
+    fn send<B: attohttpc::body::Body, T>(
         &self,
         request: attohttpc::RequestBuilder<B>,
         path: &str,
-    ) -> Result<Value, ApiError> {
+        read: Reader<T>,
+    ) -> Result<T, ApiError> {
         let in_flight = self.gate.pass()?;
         log::debug!("{path}");
-        let outcome = self.exchange(request, path);
-        in_flight.observe(&outcome);
+        let outcome = self.exchange(request, path, read);
+        // The gate looks at errors only.
+        in_flight.observe(&outcome.as_ref().map(|_| Value::Null).map_err(Clone::clone));
         outcome
     }
 
     /// Sends one request and reads and classifies its answer.
-    fn exchange<B: attohttpc::body::Body>(
+    fn exchange<B: attohttpc::body::Body, T>(
         &self,
         request: attohttpc::RequestBuilder<B>,
         path: &str,
-    ) -> Result<Value, ApiError> {
+        read: Reader<T>,
+    ) -> Result<T, ApiError> {
         let response = request
             .header("X-API-Key", &self.api_key)
             .header("User-Agent", USER_AGENT)
@@ -97,12 +104,11 @@ impl Client {
         std::io::Read::read_to_end(&mut std::io::Read::take(&mut reader, MAX_BODY_BYTES), &mut body)
             .map_err(|e| ApiError::Network(format!("reading the response failed: {e}")))?;
         log::trace!("{path}: HTTP {status}, {} bytes", body.len());
-        classify(status, content_type.as_deref(), retry_after, &body)
+        read(status, content_type.as_deref(), retry_after, &body)
     }
 
     fn get<T: DeserializeOwned + Default>(&self, root: &str, path: &str) -> Result<T, ApiError> {
-        let value = self.send(attohttpc::get(format!("{root}{path}")), path)?;
-        typed(value)
+        self.send(attohttpc::get(format!("{root}{path}")), path, classify_as::<T>)
     }
 
     /// Finds a player by Bungie name: the user cards Bungie knows for it.
@@ -112,7 +118,7 @@ impl Client {
         let request = attohttpc::post(format!("{}{path}", self.www_root))
             .json(&body)
             .map_err(|e| ApiError::Network(e.to_string()))?;
-        let value = self.send(request, path)?;
+        let value = self.send(request, path, classify)?;
         Ok(match value {
             Value::Array(items) => items.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect(),
             _ => Vec::new(),
@@ -169,14 +175,6 @@ impl Client {
     pub fn memberships_by_id(&self, membership_id: i64) -> Result<MembershipsById, ApiError> {
         self.get(&self.www_root, &format!("/Platform/User/GetMembershipsById/{membership_id}/-1/"))
     }
-}
-
-/// Reads the `Response` value as T; `null` (Bungie's "nothing") becomes T's default.
-fn typed<T: DeserializeOwned + Default>(value: Value) -> Result<T, ApiError> {
-    if value.is_null() {
-        return Ok(T::default());
-    }
-    serde_json::from_value(value).map_err(|e| ApiError::BadBody(format!("unexpected response shape: {e}")))
 }
 
 /// A network error in words, without the request URL's query or headers.

@@ -7,6 +7,10 @@
 
 use std::fmt;
 
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -143,7 +147,7 @@ pub fn classify(
     retry_after: Option<u64>,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let looks_json = content_type.is_none_or(|ct| ct.to_ascii_lowercase().contains("json"));
+    let looks_json = looks_json(content_type);
     let envelope: Option<Envelope> = if looks_json { serde_json::from_slice(body).ok() } else { None };
     let Some(envelope) = envelope.filter(|e| e.error_code.is_some()) else {
         if status == 200 {
@@ -153,12 +157,28 @@ pub fn classify(
         return Err(ApiError::Http { status, retry_after });
     };
     let code = envelope.error_code.unwrap_or_default();
-    let throttle = envelope.throttle_seconds.filter(|s| s.is_finite() && *s > 0.0).map(|s| s.ceil() as u64);
-    let message = envelope.message.unwrap_or_default();
-    let status_text = envelope.error_status.unwrap_or_default();
+    outcome(code, envelope.throttle_seconds, envelope.error_status, envelope.message)?;
+    Ok(envelope.response.unwrap_or(Value::Null))
+}
+
+/// Whether a body of this content type may be the JSON envelope (no content type: maybe).
+fn looks_json(content_type: Option<&str>) -> bool {
+    content_type.is_none_or(|ct| ct.to_ascii_lowercase().contains("json"))
+}
+
+/// What an envelope's `ErrorCode` (and `ThrottleSeconds`) mean: success, or which error.
+fn outcome(
+    code: i64,
+    throttle_seconds: Option<f64>,
+    error_status: Option<String>,
+    message: Option<String>,
+) -> Result<(), ApiError> {
     if code == SUCCESS {
-        return Ok(envelope.response.unwrap_or(Value::Null));
+        return Ok(());
     }
+    let throttle = throttle_seconds.filter(|s| s.is_finite() && *s > 0.0).map(|s| s.ceil() as u64);
+    let message = message.unwrap_or_default();
+    let status_text = error_status.unwrap_or_default();
     if let Some(seconds) = throttle {
         return Err(ApiError::Throttled { seconds, code });
     }
@@ -170,6 +190,95 @@ pub fn classify(
         PGCR_NOT_FOUND => ApiError::PgcrNotFound,
         _ => ApiError::Bungie { code, status: status_text, message },
     })
+}
+
+/// Reads a `Response` value as T; `null` (Bungie's "nothing") becomes T's default.
+pub fn response_as<T: DeserializeOwned + Default>(value: Value) -> Result<T, ApiError> {
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::BadBody(format!("unexpected response shape: {e}")))
+}
+
+/// [`classify`] then [`response_as`], reading the body's bytes straight into T.
+///
+/// A body that reads cleanly as an envelope whose `Response` is an object (or null, or absent)
+/// never becomes a `serde_json::Value`: T is built as the bytes are parsed, which costs a
+/// fraction of building the `Value` and then T from it. Anything else (an HTML page, broken
+/// JSON, a `Response` of another shape, an object that repeats a key) goes the `Value` way, so
+/// every answer means exactly what [`classify`] and [`response_as`] make of it.
+pub fn classify_as<T: DeserializeOwned + Default>(
+    status: u16,
+    content_type: Option<&str>,
+    retry_after: Option<u64>,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if looks_json(content_type) {
+        if let Ok(envelope) = serde_json::from_slice::<TypedEnvelope<T>>(body) {
+            if let (Some(code), Some(response)) = (envelope.error_code, envelope.response) {
+                outcome(code, envelope.throttle_seconds, envelope.error_status, envelope.message)?;
+                return Ok(response.unwrap_or_default());
+            }
+        }
+    }
+    classify(status, content_type, retry_after, body).and_then(response_as)
+}
+
+/// The envelope with `Response` read as T: `Some(Some(t))` an object, `Some(None)` null or
+/// absent, `None` anything else (left to the `Value` way, which says what is wrong).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", bound = "T: DeserializeOwned")]
+struct TypedEnvelope<T> {
+    #[serde(default = "absent", deserialize_with = "object_or_null")]
+    response: Option<Option<T>>,
+    #[serde(default)]
+    error_code: Option<i64>,
+    #[serde(default)]
+    throttle_seconds: Option<f64>,
+    #[serde(default)]
+    error_status: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn absent<T>() -> Option<Option<T>> {
+    Some(None)
+}
+
+fn object_or_null<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    struct ObjectOrNull<T>(PhantomData<T>);
+    impl<'de, T: DeserializeOwned> Visitor<'de> for ObjectOrNull<T> {
+        type Value = Option<Option<T>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object or null")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(|t| Some(Some(t)))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(ObjectOrNull(PhantomData))
 }
 
 #[cfg(test)]
@@ -250,7 +359,59 @@ mod tests {
             ),
         ];
         for (name, status, ct, body, expected) in cases {
+            let straight: Result<Probe, ApiError> = classify_as(status, ct, None, &body);
+            assert_eq!(straight, classify(status, ct, None, &body).and_then(response_as), "{name}: read as a type");
             assert_eq!(classify(status, ct, None, &body), expected, "{name}");
+        }
+    }
+
+    #[derive(Debug, Default, PartialEq, Deserialize)]
+    struct Probe {
+        ok: Option<bool>,
+    }
+
+    #[test]
+    fn reading_a_body_as_a_type_means_what_reading_its_value_means() {
+        let json = Some("application/json");
+        let cases: &[(&str, &str, Result<Probe, ApiError>)] = &[
+            ("an object", r#"{"ErrorCode": 1, "Response": {"ok": true}}"#, Ok(Probe { ok: Some(true) })),
+            ("null", r#"{"ErrorCode": 1, "Response": null}"#, Ok(Probe::default())),
+            ("absent", r#"{"ErrorCode": 1}"#, Ok(Probe::default())),
+            (
+                "a repeated key, the last one counts",
+                r#"{"ErrorCode": 1, "Response": {"ok": true, "ok": false}}"#,
+                Ok(Probe { ok: Some(false) }),
+            ),
+            (
+                "a string",
+                r#"{"ErrorCode": 1, "Response": "ok"}"#,
+                Err(ApiError::BadBody(
+                    "unexpected response shape: invalid type: string \"ok\", expected struct Probe".into(),
+                )),
+            ),
+            ("an array", r#"{"ErrorCode": 1, "Response": [true]}"#, Ok(Probe { ok: Some(true) })),
+            (
+                "a field of the wrong type",
+                r#"{"ErrorCode": 1, "Response": {"ok": 3}}"#,
+                Err(ApiError::BadBody(
+                    "unexpected response shape: invalid type: integer `3`, expected a boolean".into(),
+                )),
+            ),
+            (
+                "an error with a response",
+                r#"{"ErrorCode": 1653, "Response": {"ok": true}}"#,
+                Err(ApiError::PgcrNotFound),
+            ),
+            (
+                "a string error code",
+                r#"{"ErrorCode": "1", "Response": {"ok": true}}"#,
+                Err(ApiError::BadBody("invalid or truncated JSON".into())),
+            ),
+        ];
+        for (name, body, expected) in cases {
+            let straight: Result<Probe, ApiError> = classify_as(200, json, None, body.as_bytes());
+            assert_eq!(&straight, expected, "{name}");
+            assert_eq!(straight, classify(200, json, None, body.as_bytes()).and_then(response_as), "{name}");
         }
     }
 
