@@ -73,8 +73,9 @@ impl Client {
         let in_flight = self.gate.pass()?;
         log::debug!("{path}");
         let outcome = self.exchange(request, path, read);
-        // The gate looks at errors only.
-        in_flight.observe(&outcome.as_ref().map(|_| Value::Null).map_err(Clone::clone));
+        if let Err(error) = &outcome {
+            in_flight.failed(error);
+        }
         outcome
     }
 

@@ -31,10 +31,9 @@ pub struct Pass<'g> {
 }
 
 impl Pass<'_> {
-    /// Tells the pace how the request ended: a throttle answer pauses everyone (and lowers the
+    /// Tells the pace how the request failed: a throttle answer pauses everyone (and lowers the
     /// limit to what the server took).
-    pub fn observe(&self, outcome: &Result<serde_json::Value, ApiError>) {
-        let Err(error) = outcome else { return };
+    pub fn failed(&self, error: &ApiError) {
         if let (Some((wait, too_fast)), Some(mut pace)) = (pause_for_everyone(error), self.gate.pace()) {
             log::debug!("pausing every request for {:.1} s ({error})", wait.as_secs_f64());
             pace.throttled(self.gate.now(), self.sent_at, wait, too_fast);
@@ -153,7 +152,7 @@ mod tests {
     #[test]
     fn a_throttle_answer_holds_back_the_next_request() {
         let gate = Gate::new(Some(25.0), 4, Stop::new());
-        gate.pass().unwrap().observe(&Err(ApiError::Throttled { seconds: 1, code: 51 }));
+        gate.pass().unwrap().failed(&ApiError::Throttled { seconds: 1, code: 51 });
         let started = Instant::now();
         drop(gate.pass().unwrap());
         assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
