@@ -87,19 +87,27 @@ pub struct PageScan {
     pub done: bool,
 }
 
+/// The activities a history page lists, in its order: each instance id, and whether it is a
+/// Gambit private match (never queued). Entries without an id are passed over.
+pub fn listed_activities(page: &HistoryPage) -> impl Iterator<Item = (i64, bool)> + '_ {
+    page.activities.iter().filter_map(|activity| {
+        let details = activity.activity_details.as_ref()?;
+        let id = details.instance_id?;
+        Some((id, details.director_activity_hash.is_some_and(|h| GAMBIT_PRIVATE_HASHES.contains(&h))))
+    })
+}
+
 /// Reads one page of a character's history, newest first. Paging stops at the first activity
 /// already known for the character (everything older was queued by an earlier sync) or at the
 /// end of the history (a page shorter than [`HISTORY_PAGE_SIZE`]).
 pub fn scan_history_page(page: &HistoryPage, known: &HashSet<i64>) -> PageScan {
     let mut scan = PageScan { new: Vec::new(), skipped_gambit: 0, done: page.activities.len() < HISTORY_PAGE_SIZE };
-    for activity in &page.activities {
-        let Some(details) = &activity.activity_details else { continue };
-        let Some(id) = details.instance_id else { continue };
+    for (id, gambit_private) in listed_activities(page) {
         if known.contains(&id) {
             scan.done = true;
             break;
         }
-        if details.director_activity_hash.is_some_and(|h| GAMBIT_PRIVATE_HASHES.contains(&h)) {
+        if gambit_private {
             scan.skipped_gambit += 1;
             continue;
         }

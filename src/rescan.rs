@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::bungie::model::HistoryPage;
-use crate::plan::{GAMBIT_PRIVATE_HASHES, HISTORY_PAGE_SIZE};
+use crate::plan::{listed_activities, HISTORY_PAGE_SIZE};
 
 /// How often the daemon rescans a player.
 pub const RESCAN_INTERVAL_SECS: i64 = 24 * 60 * 60;
@@ -49,14 +49,12 @@ impl WholeWalk {
     /// Reads the next page of the history (newest first); returns true when the history ended
     /// (a page shorter than [`HISTORY_PAGE_SIZE`]). Known matches never stop the walk.
     pub fn page(&mut self, page: &HistoryPage, known: &HashSet<i64>) -> bool {
-        for activity in &page.activities {
-            let Some(details) = &activity.activity_details else { continue };
-            let Some(id) = details.instance_id else { continue };
+        for (id, gambit_private) in listed_activities(page) {
             if known.contains(&id) {
                 self.seen_known = true;
                 continue;
             }
-            if details.director_activity_hash.is_some_and(|h| GAMBIT_PRIVATE_HASHES.contains(&h)) {
+            if gambit_private {
                 self.skipped_gambit += 1;
                 continue;
             }
@@ -146,7 +144,7 @@ mod tests {
     #[test]
     fn a_whole_walk_queues_every_unknown_match_and_counts_those_a_plain_sync_missed() {
         let known: HashSet<i64> = [9, 5].into_iter().collect();
-        let gambit = GAMBIT_PRIVATE_HASHES[0];
+        let gambit = crate::plan::GAMBIT_PRIVATE_HASHES[0];
         // (case, history page as (id, hash), queued, missed, gambit left out)
         type Case = (&'static str, Vec<(i64, i64)>, Vec<i64>, usize, usize);
         let cases: [Case; 6] = [
