@@ -335,8 +335,8 @@ struct Phases {
 /// What the sync does with each downloaded body: read the envelope, the report, the rows, and
 /// store them in one transaction.
 fn ingest(file: &Path, dir: &Path) -> Result<(usize, Duration, Phases), String> {
-    use dclisync::bungie::{envelope, model::Pgcr};
-    let mut store = dclisync::store::Store::open(dir).map_err(|e| e.to_string())?;
+    use dclisync::core::bungie::{envelope, model::Pgcr};
+    let mut store = dclisync::shell::store::Store::open(dir).map_err(|e| e.to_string())?;
     let reader = std::io::BufReader::new(std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?);
     let mut phases = Phases::default();
     let started = Instant::now();
@@ -348,7 +348,7 @@ fn ingest(file: &Path, dir: &Path) -> Result<(usize, Duration, Phases), String> 
             .map_err(|e| format!("report {n}: {e}"))?;
         let t = lap(&mut phases.parse, t);
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).ok_or("a report without its id")?;
-        let rows = dclisync::pgcr::normalize(id, &report).map_err(|e| format!("report {id}: {e}"))?;
+        let rows = dclisync::core::pgcr::normalize(id, &report).map_err(|e| format!("report {id}: {e}"))?;
         let t = lap(&mut phases.normalize, t);
         store.store_pgcr(&rows).map_err(|e| e.to_string())?;
         lap(&mut phases.store, t);

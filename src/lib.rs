@@ -12,28 +12,8 @@
 //! statement, [`lock`] keeps one sync per database, [`sync`] and [`actions`] run the user's
 //! actions, [`output`] writes to the terminal, and [`signal`] delivers signals and stops.
 
-pub mod actions;
-pub mod bungie;
-pub mod cli;
-pub mod daemon;
-pub mod error;
-pub mod fixups;
-pub mod limiter;
-pub mod listing;
-pub mod lock;
-pub mod memory;
-pub mod name;
-pub mod output;
-pub mod pgcr;
-pub mod plan;
-pub mod player;
-pub mod refresh;
-pub mod rescan;
-pub mod retry;
-pub mod signal;
-pub mod store;
-pub mod sync;
-pub mod time;
+pub mod core;
+pub mod shell;
 
 /// Reading the hand-written fixtures under `testdata/` in unit tests.
 #[cfg(test)]

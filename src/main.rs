@@ -1,4 +1,4 @@
-//! The `dclisync` binary: parse, validate, open, then drive the run loop of [`dclisync::daemon`]
+//! The `dclisync` binary: parse, validate, open, then drive the run loop of [`dclisync::core::daemon`]
 //! (one round, or rounds until stopped) and carry out what it decides.
 
 use std::io::Write;
@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use dclisync::cli::{self, Args};
-use dclisync::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
-use dclisync::error::EXIT_FAILURE;
-use dclisync::output::{now_stamp, Output};
-use dclisync::signal::{self, Bell, Stop};
-use dclisync::store::Store;
+use dclisync::core::cli::{self, Args};
+use dclisync::core::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
+use dclisync::shell::error::EXIT_FAILURE;
+use dclisync::shell::output::{now_stamp, Output};
+use dclisync::shell::signal::{self, Bell, Stop};
+use dclisync::shell::store::Store;
 
 /// How long the main thread waits for an exit that another thread has begun.
 const EXIT_WAIT: Duration = Duration::from_secs(10);
@@ -20,7 +20,7 @@ const EXIT_WAIT: Duration = Duration::from_secs(10);
 fn main() {
     // First of all, so that a signal during start-up is handled like any other.
     let signals = signal::Listener::catch();
-    dclisync::memory::limit_allocator_arenas();
+    dclisync::shell::memory::limit_allocator_arenas();
     let args = Args::parse();
     let default_data_dir = directories::BaseDirs::new().map(|b| b.data_local_dir().join("dcli"));
     let config = match cli::config(args, |k| std::env::var(k).ok(), default_data_dir) {
@@ -124,7 +124,7 @@ impl Shell {
                         self.out.set_quiet(quiet);
                         let round = round_config(config, number);
                         let started = Instant::now();
-                        let outcome = match dclisync::actions::run(&round, store, &self.out, &self.stop) {
+                        let outcome = match dclisync::shell::actions::run(&round, store, &self.out, &self.stop) {
                             Ok(totals) => Outcome::Done(totals),
                             Err(e) => Outcome::of_error(&e),
                         };

@@ -19,8 +19,8 @@
 
 use std::time::Duration;
 
-use crate::bungie::envelope::ApiError;
-use crate::error::{Error, EXIT_FAILURE, EXIT_OK};
+use crate::core::bungie::envelope::ApiError;
+use crate::shell::error::{Error, EXIT_FAILURE, EXIT_OK};
 
 /// The longest a stop may take to save the reports in hand: past it the process exits anyway,
 /// without waiting for workers stuck in slow requests (each report is its own transaction, so
@@ -367,7 +367,7 @@ fn problems(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
+    use crate::shell::store::StoreError;
 
     const MINUTE: Duration = Duration::from_secs(60);
     const DAEMON: Mode = Mode::Daemon { interval: MINUTE };

@@ -2,7 +2,7 @@
 //! once Bungie says "too many".
 //!
 //! Pure: time is a [`Duration`] since an origin the caller chooses, so tests drive a virtual
-//! clock. The shell ([`crate::bungie::gate`]) holds one [`Pace`] for every thread and endpoint.
+//! clock. The shell ([`crate::shell::bungie::gate`]) holds one [`Pace`] for every thread and endpoint.
 //!
 //! Requests are spaced at least W/R apart. If consecutive requests are never closer than W/R,
 //! a window of length W holds at most R of them, so the window limit follows from the spacing.

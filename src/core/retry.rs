@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::bungie::envelope::ApiError;
+use crate::core::bungie::envelope::ApiError;
 
 /// Tries per request, the first included.
 pub const MAX_TRIES: u32 = 4;

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
-use crate::listing::{ListedCharacter, ListedPlayer};
-use crate::pgcr::{CharacterRow, MedalRow, MemberRow, PgcrRows, PlayerRows, WeaponRow, CLASS_UNKNOWN};
-use crate::plan::{Failures, Queued};
-use crate::refresh::{PendingRecheck, ReportFetch};
+use crate::core::listing::{ListedCharacter, ListedPlayer};
+use crate::core::pgcr::{CharacterRow, MedalRow, MemberRow, PgcrRows, PlayerRows, WeaponRow, CLASS_UNKNOWN};
+use crate::core::plan::{Failures, Queued};
+use crate::core::refresh::{PendingRecheck, ReportFetch};
 
 /// The database file name the dcli tools share.
 pub const DB_FILE_NAME: &str = "dcli.sqlite3";
@@ -914,10 +914,10 @@ fn insert_stats_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> ru
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pgcr::normalize;
+    use crate::core::pgcr::normalize;
 
     fn sample_rows() -> PgcrRows {
-        let report: crate::bungie::model::Pgcr = crate::testdata::response("pgcr/control_6v6.json");
+        let report: crate::core::bungie::model::Pgcr = crate::testdata::response("pgcr/control_6v6.json");
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).expect("instance id");
         normalize(id, &report).expect("storable")
     }
@@ -1040,7 +1040,7 @@ mod tests {
         store.enqueue_walk(queued.member_id, queued.character_id, &[id], None).expect("queue");
 
         // Fetched as the match ended: due again 15 minutes after its end.
-        let end = crate::refresh::match_end(&early).expect("a period");
+        let end = crate::core::refresh::match_end(&early).expect("a period");
         let fetch = ReportFetch::first(&early, end);
         assert!(fetch.recheck_at.is_some());
         store.store_fetched_pgcr(&early, &fetch).expect("store the early copy");

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::bungie::model::{HistoryPage, UserCard};
-use crate::pgcr::{MemberRow, PgcrRows};
-use crate::time::parse_rfc3339;
+use crate::core::bungie::model::{HistoryPage, UserCard};
+use crate::core::pgcr::{MemberRow, PgcrRows};
+use crate::core::time::parse_rfc3339;
 
 /// Activities per history page; a shorter page is the last one.
 pub const HISTORY_PAGE_SIZE: usize = 250;
@@ -242,7 +242,7 @@ pub fn repair_member(rows: &mut PgcrRows, member_id: i64, memberships: &[UserCar
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bungie::model::{ActivityDetails, HistoryActivity};
+    use crate::core::bungie::model::{ActivityDetails, HistoryActivity};
     use proptest::prelude::*;
 
     fn page(ids: &[(i64, i64)]) -> HistoryPage {
@@ -307,10 +307,10 @@ mod tests {
 
     #[test]
     fn fix_data_repairs_nameless_members_from_their_membership() {
-        use crate::bungie::model::{MembershipsById, Pgcr};
+        use crate::core::bungie::model::{MembershipsById, Pgcr};
         use crate::testdata::response;
         let report: Pgcr = response("pgcr/nameless_entry.json");
-        let mut rows = crate::pgcr::normalize(12_000_000_013, &report).expect("storable");
+        let mut rows = crate::core::pgcr::normalize(12_000_000_013, &report).expect("storable");
         let lumen = 4_611_686_018_400_001_040;
         let mothwing = 4_611_686_018_400_001_003;
         assert_eq!(member_lookups(&rows, &HashSet::new()), vec![mothwing, lumen]);
@@ -428,10 +428,10 @@ mod tests {
             played_after in 1i64..100_000,
             now_after in 0i64..100_000,
         ) {
-            let seen = crate::time::format_utc(walked_at - played_before);
+            let seen = crate::core::time::format_utc(walked_at - played_before);
             let state = CharacterState::Live { last_played: Some(seen) };
             if let Some(marker) = marker_after_walk(&state, walked_at + now_after) {
-                let later = CharacterState::Live { last_played: Some(crate::time::format_utc(walked_at - played_before + played_after)) };
+                let later = CharacterState::Live { last_played: Some(crate::core::time::format_utc(walked_at - played_before + played_after)) };
                 prop_assert!(needs_history(&later, Some(&marker)));
                 prop_assert!(!needs_history(&state, Some(&marker)));
             }
@@ -447,7 +447,7 @@ mod tests {
             walked_at in 0i64..12_000,
             later in 0i64..12_000,
         ) {
-            let date_at = |t: i64| ends.iter().map(|(end, _)| *end).filter(|end| *end <= t).max().map(crate::time::format_utc);
+            let date_at = |t: i64| ends.iter().map(|(end, _)| *end).filter(|end| *end <= t).max().map(crate::core::time::format_utc);
             let missed = ends.iter().any(|(end, lag)| end + lag > walked_at);
             let state_then = CharacterState::Live { last_played: date_at(walked_at) };
             let marker = marker_after_walk(&state_then, walked_at);

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::envelope::{classify, classify_as, ApiError};
 use super::gate::Gate;
-use super::model::{
+use crate::core::bungie::envelope::{classify, classify_as, ApiError};
+use crate::core::bungie::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
 

@@ -8,8 +8,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::pgcr::MemberRow;
-use crate::time::parse_rfc3339;
+use crate::core::pgcr::MemberRow;
+use crate::core::time::parse_rfc3339;
 
 /// A player on the sync list, as the store knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::builder::TypedValueParser;
 use clap::Parser;
 
-use crate::name::BungieName;
+use crate::core::name::BungieName;
 
 /// The shortest pause between daemon rounds.
 pub const MIN_INTERVAL_SECS: u64 = 30;

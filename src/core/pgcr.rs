@@ -6,10 +6,10 @@
 
 use serde::Serialize;
 
-use crate::bungie::model::{stat, ActivityDetails, Entry, EntryPlayer, Extended, Pgcr, UserCard};
-use crate::fixups::{self, Modes};
-use crate::name::format_code;
-use crate::time::{format_utc, normalize_period};
+use crate::core::bungie::model::{stat, ActivityDetails, Entry, EntryPlayer, Extended, Pgcr, UserCard};
+use crate::core::fixups::{self, Modes};
+use crate::core::name::format_code;
+use crate::core::time::{format_utc, normalize_period};
 
 /// `standing` when Bungie gives none (rumble, or a player who left).
 pub const STANDING_UNKNOWN: i64 = 2325;
@@ -176,7 +176,7 @@ pub fn fireteam_text(value: f64) -> String {
     format!("{whole}")
 }
 
-fn int_stat(values: &std::collections::BTreeMap<String, crate::bungie::model::Stat>, key: &str) -> Option<i64> {
+fn int_stat(values: &std::collections::BTreeMap<String, crate::core::bungie::model::Stat>, key: &str) -> Option<i64> {
     stat(values, key).map(|v| v.trunc() as i64)
 }
 
@@ -503,7 +503,7 @@ mod tests {
             whole in any_json(),
             replace_whole in any::<bool>(),
         ) {
-            use crate::bungie::envelope::{classify, classify_as, response_as};
+            use crate::core::bungie::envelope::{classify, classify_as, response_as};
             let mut doc = testdata::json(&format!("pgcr/{which}.json"))["Response"].clone();
             for (path, with) in mutations {
                 mutate(&mut doc, path, with);

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::time::format_utc;
+use crate::core::time::format_utc;
 
 /// How often a bar redraws.
 const BAR_TICK: Duration = Duration::from_millis(200);

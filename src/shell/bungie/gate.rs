@@ -2,15 +2,15 @@
 //! threads and endpoints of one run.
 //!
 //! The decisions (when the next request may go, how a throttle answer changes that) are the
-//! core's, in [`crate::limiter`]; this module only sleeps and counts.
+//! core's, in [`crate::core::limiter`]; this module only sleeps and counts.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::envelope::ApiError;
-use crate::limiter::{Pace, Slot};
-use crate::retry::pause_for_everyone;
-use crate::signal::Stop;
+use crate::core::bungie::envelope::ApiError;
+use crate::core::limiter::{Pace, Slot};
+use crate::core::retry::pause_for_everyone;
+use crate::shell::signal::Stop;
 
 /// Requests in flight and the pace, shared by every thread of a run.
 #[derive(Debug)]

@@ -1,9 +1,9 @@
 //! Which Bungie account a name stands for: the cross-save rules of SPEC §2, and the class of a
 //! character as the dcli tables number it.
 
-use crate::bungie::model::UserCard;
-use crate::pgcr::CLASS_UNKNOWN;
-use crate::time::parse_rfc3339;
+use crate::core::bungie::model::UserCard;
+use crate::core::pgcr::CLASS_UNKNOWN;
+use crate::core::time::parse_rfc3339;
 
 /// What a name search answered, decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(id(choose_card(&cross)), ("use", Some(4_611_686_018_400_001_003)), "the override platform's card");
         let duplicate: Vec<UserCard> = response("search/duplicate.json");
         assert_eq!(id(choose_card(&duplicate)), ("ask linked", Some(4_611_686_018_400_001_505)));
-        let linked: crate::bungie::model::LinkedProfiles = response("search/linked_profiles.json");
+        let linked: crate::core::bungie::model::LinkedProfiles = response("search/linked_profiles.json");
         assert_eq!(choose_linked(&linked.profiles).and_then(|c| c.membership_id), Some(4_611_686_018_400_001_005));
         let empty: Vec<UserCard> = response("search/empty.json");
         assert_eq!(id(choose_card(&empty)), ("not found", None));

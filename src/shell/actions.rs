@@ -2,23 +2,23 @@
 
 use std::sync::Arc;
 
-use crate::bungie::client::Client;
-use crate::bungie::envelope::ApiError;
-use crate::bungie::gate::Gate;
-use crate::cli::Config;
-use crate::daemon::Totals;
-use crate::error::Error;
-use crate::listing;
-use crate::lock::SyncLock;
-use crate::name::BungieName;
-use crate::output::Output;
-use crate::pgcr::MemberRow;
-use crate::plan::STUCK_AFTER_ATTEMPTS;
-use crate::player::{choose_card, choose_linked, Choice};
-use crate::rescan::RescanMode;
-use crate::signal::Stop;
-use crate::store::Store;
-use crate::sync::{display_name, now_text, Syncer};
+use crate::core::bungie::envelope::ApiError;
+use crate::core::cli::Config;
+use crate::core::daemon::Totals;
+use crate::core::listing;
+use crate::core::name::BungieName;
+use crate::core::pgcr::MemberRow;
+use crate::core::plan::STUCK_AFTER_ATTEMPTS;
+use crate::core::player::{choose_card, choose_linked, Choice};
+use crate::core::rescan::RescanMode;
+use crate::shell::bungie::client::Client;
+use crate::shell::bungie::gate::Gate;
+use crate::shell::error::Error;
+use crate::shell::lock::SyncLock;
+use crate::shell::output::Output;
+use crate::shell::signal::Stop;
+use crate::shell::store::Store;
+use crate::shell::sync::{display_name, now_text, Syncer};
 
 /// Clan member pages read at the most (100 members a page).
 const MAX_CLAN_PAGES: usize = 100;

@@ -1,7 +1,7 @@
 //! The sync shell: for each player, read the profile, queue what the histories list that is new,
 //! then download the queued reports on a bounded pool of worker threads feeding one writer.
 //!
-//! Decisions come from the core ([`crate::plan`], [`crate::pgcr`], [`crate::retry`]); this module
+//! Decisions come from the core ([`crate::core::plan`], [`crate::core::pgcr`], [`crate::core::retry`]); this module
 //! only runs them. Store writes happen on the calling thread, one transaction per report, and
 //! never wait on the network.
 
@@ -11,19 +11,19 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::bungie::client::Client;
-use crate::bungie::envelope::ApiError;
-use crate::bungie::model::UserCard;
-use crate::error::Error;
-use crate::output::Output;
-use crate::pgcr::{self, MemberRow, PgcrRows};
-use crate::plan::{self, Step};
-use crate::refresh::{self, Refetched, ReportFetch};
-use crate::rescan::{self, LastRescan, RescanMode};
-use crate::retry::{self, Jitter};
-use crate::signal::Stop;
-use crate::store::{Store, Stored};
-use crate::time::format_utc;
+use crate::core::bungie::envelope::ApiError;
+use crate::core::bungie::model::UserCard;
+use crate::core::pgcr::{self, MemberRow, PgcrRows};
+use crate::core::plan::{self, Step};
+use crate::core::refresh::{self, Refetched, ReportFetch};
+use crate::core::rescan::{self, LastRescan, RescanMode};
+use crate::core::retry::{self, Jitter};
+use crate::core::time::format_utc;
+use crate::shell::bungie::client::Client;
+use crate::shell::error::Error;
+use crate::shell::output::Output;
+use crate::shell::signal::Stop;
+use crate::shell::store::{Store, Stored};
 
 mod walk;
 

@@ -1,17 +1,17 @@
 //! Signals and stopping: the shared stop flag a first signal sets (with the signal's number), the
-//! listener that turns OS signals into [`crate::daemon::Event`]s, the interruptible sleep between daemon
+//! listener that turns OS signals into [`crate::core::daemon::Event`]s, the interruptible sleep between daemon
 //! rounds, and the one way the process exits.
 //!
 //! On Unix, `signal-hook` tells SIGINT, SIGTERM, SIGHUP and SIGUSR1 apart (SIGUSR1 wakes a
 //! sleeping daemon); elsewhere `ctrlc` catches Ctrl-C, reported as SIGINT. What each signal means
-//! is decided in [`crate::daemon`]; this module only delivers them.
+//! is decided in [`crate::core::daemon`]; this module only delivers them.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::daemon::Event;
-use crate::error::Error;
+use crate::core::daemon::Event;
+use crate::shell::error::Error;
 
 /// How often an interruptible sleep looks at the flag.
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
@@ -139,7 +139,7 @@ impl Listener {
     /// Delivers Ctrl-C (and the console's close and logoff events) as [`Event::Stop`] with SIGINT.
     #[cfg(not(unix))]
     pub fn listen(self, mut on_event: impl FnMut(Event) + Send + 'static) -> std::io::Result<()> {
-        ctrlc::set_handler(move || on_event(Event::Stop(crate::daemon::SIGINT))).map_err(std::io::Error::other)
+        ctrlc::set_handler(move || on_event(Event::Stop(crate::core::daemon::SIGINT))).map_err(std::io::Error::other)
     }
 }
 
@@ -151,9 +151,9 @@ mod tests {
     fn the_first_stop_request_wins() {
         let stop = Stop::new();
         assert!(stop.check().is_ok());
-        stop.request(crate::daemon::SIGTERM);
-        stop.request(crate::daemon::SIGINT);
-        assert_eq!(stop.signal(), Some(crate::daemon::SIGTERM));
+        stop.request(crate::core::daemon::SIGTERM);
+        stop.request(crate::core::daemon::SIGINT);
+        assert_eq!(stop.signal(), Some(crate::core::daemon::SIGTERM));
         assert!(matches!(stop.check(), Err(Error::Interrupted(15))));
     }
 

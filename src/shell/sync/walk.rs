@@ -14,13 +14,13 @@ use std::thread::ScopedJoinHandle;
 use std::time::Duration;
 
 use super::{display_name, unix_now, Syncer, MAX_HISTORY_PAGES};
-use crate::bungie::envelope::ApiError;
-use crate::error::Error;
-use crate::pgcr::MemberRow;
-use crate::plan::{self, CharacterState, HISTORY_MODES, HISTORY_PAGE_SIZE};
-use crate::player::class_of_type;
-use crate::rescan::WholeWalk;
-use crate::store::{Store, StoreError};
+use crate::core::bungie::envelope::ApiError;
+use crate::core::pgcr::MemberRow;
+use crate::core::plan::{self, CharacterState, HISTORY_MODES, HISTORY_PAGE_SIZE};
+use crate::core::player::class_of_type;
+use crate::core::rescan::WholeWalk;
+use crate::shell::error::Error;
+use crate::shell::store::{Store, StoreError};
 
 /// What the store knows that a player's walk needs, read before the walk starts.
 ///
@@ -81,7 +81,7 @@ impl Pages {
     }
 
     /// Waits for a place, or until the walk is halted or a stop is asked for (then `None`).
-    fn take(&self, halt: &AtomicBool, stop: &crate::signal::Stop) -> Option<PagePlace<'_>> {
+    fn take(&self, halt: &AtomicBool, stop: &crate::shell::signal::Stop) -> Option<PagePlace<'_>> {
         let mut free = self.free();
         loop {
             if halt.load(Ordering::SeqCst) || stop.requested() {
@@ -345,7 +345,7 @@ impl Syncer<'_> {
         mode: i64,
         page: usize,
         walking: &Walking<'_>,
-    ) -> Result<crate::bungie::model::HistoryPage, Cut> {
+    ) -> Result<crate::core::bungie::model::HistoryPage, Cut> {
         let Some(_place) = walking.pages.take(walking.halt, self.stop) else {
             self.stop.check()?;
             return Err(Cut::Halted);
@@ -363,7 +363,7 @@ impl Syncer<'_> {
         character_id: i64,
         mode: i64,
         walking: &Walking<'_>,
-        mut read: impl FnMut(&crate::bungie::model::HistoryPage) -> bool,
+        mut read: impl FnMut(&crate::core::bungie::model::HistoryPage) -> bool,
     ) -> Result<(), Cut> {
         for page in 0..MAX_HISTORY_PAGES {
             if read(&self.history_page(member, character_id, mode, page, walking)?) {

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::pgcr::PgcrRows;
-use crate::time::parse_rfc3339;
+use crate::core::pgcr::PgcrRows;
+use crate::core::time::parse_rfc3339;
 
 /// How long after a match ends its report is trusted to be complete.
 pub const REPORT_SETTLE_SECS: i64 = 15 * 60;
@@ -120,14 +120,14 @@ pub fn digest(rows: &PgcrRows) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bungie::model::Pgcr;
-    use crate::time::format_utc;
+    use crate::core::bungie::model::Pgcr;
+    use crate::core::time::format_utc;
 
     /// The control fixture with its period moved to `start` and every duration set to `secs`.
     fn report(start: i64, secs: i64) -> PgcrRows {
         let pgcr: Pgcr = crate::testdata::response("pgcr/control_6v6.json");
         let id = pgcr.activity_details.as_ref().and_then(|d| d.instance_id).expect("id");
-        let mut rows = crate::pgcr::normalize(id, &pgcr).expect("storable");
+        let mut rows = crate::core::pgcr::normalize(id, &pgcr).expect("storable");
         rows.activity.period = format_utc(start);
         for p in &mut rows.players {
             p.stats.activity_duration_seconds = secs;

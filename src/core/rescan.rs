@@ -8,8 +8,8 @@
 
 use std::collections::HashSet;
 
-use crate::bungie::model::HistoryPage;
-use crate::plan::{listed_activities, HISTORY_PAGE_SIZE};
+use crate::core::bungie::model::HistoryPage;
+use crate::core::plan::{listed_activities, HISTORY_PAGE_SIZE};
 
 /// How often the daemon rescans a player.
 pub const RESCAN_INTERVAL_SECS: i64 = 24 * 60 * 60;
@@ -120,7 +120,7 @@ pub fn rescans_due(mode: RescanMode, players: &[LastRescan], now: i64) -> Vec<i6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bungie::model::{ActivityDetails, HistoryActivity};
+    use crate::core::bungie::model::{ActivityDetails, HistoryActivity};
     use proptest::prelude::*;
 
     const DAY: i64 = RESCAN_INTERVAL_SECS;
@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn a_whole_walk_queues_every_unknown_match_and_counts_those_a_plain_sync_missed() {
         let known: HashSet<i64> = [9, 5].into_iter().collect();
-        let gambit = crate::plan::GAMBIT_PRIVATE_HASHES[0];
+        let gambit = crate::core::plan::GAMBIT_PRIVATE_HASHES[0];
         // (case, history page as (id, hash), queued, missed, gambit left out)
         type Case = (&'static str, Vec<(i64, i64)>, Vec<i64>, usize, usize);
         let cases: [Case; 6] = [

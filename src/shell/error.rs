@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::bungie::envelope::ApiError;
-use crate::store::StoreError;
+use crate::core::bungie::envelope::ApiError;
+use crate::shell::store::StoreError;
 
 /// Exit code of a successful run.
 pub const EXIT_OK: i32 = 0;

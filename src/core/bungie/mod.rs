@@ -1,0 +1,5 @@
+//! What Bungie.net answers: the envelope every response comes in, and the typed model of the
+//! responses dclisync reads.
+
+pub mod envelope;
+pub mod model;

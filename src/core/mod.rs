@@ -1,0 +1,20 @@
+//! The core: everything that decides. Pure functions and plain data, with no network, disk,
+//! clock, threads or environment: what Bungie answered becomes typed values, a match report
+//! becomes database rows, stored state and listed histories become sync plans, failures become
+//! retry and round decisions. The shell gathers the inputs (including the current time) and
+//! carries out what these modules return.
+
+pub mod bungie;
+pub mod cli;
+pub mod daemon;
+pub mod fixups;
+pub mod limiter;
+pub mod listing;
+pub mod name;
+pub mod pgcr;
+pub mod plan;
+pub mod player;
+pub mod refresh;
+pub mod rescan;
+pub mod retry;
+pub mod time;
