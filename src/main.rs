@@ -9,8 +9,9 @@ use clap::Parser;
 
 use dclisync::core::cli::{self, Args};
 use dclisync::core::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
-use dclisync::shell::error::EXIT_FAILURE;
-use dclisync::shell::output::{now_stamp, Output};
+use dclisync::core::error::EXIT_FAILURE;
+use dclisync::shell::clock::now_text;
+use dclisync::shell::output::Output;
 use dclisync::shell::signal::{self, Bell, Stop};
 use dclisync::shell::store::Store;
 
@@ -68,7 +69,7 @@ fn init_logger(verbose: bool, stamped: bool) {
     logger.format_target(false).format_timestamp(None);
     if stamped {
         // The same stamp as the daemon's own lines, so a log file reads in one style.
-        logger.format(|buf, record| writeln!(buf, "{} {}: {}", now_stamp(), record.level(), record.args()));
+        logger.format(|buf, record| writeln!(buf, "{} {}: {}", now_text(), record.level(), record.args()));
     }
     logger.init();
 }
@@ -126,7 +127,7 @@ impl Shell {
                         let started = Instant::now();
                         let outcome = match dclisync::shell::actions::run(&round, store, &self.out, &self.stop) {
                             Ok(totals) => Outcome::Done(totals),
-                            Err(e) => Outcome::of_error(&e),
+                            Err(e) => Outcome::of_error(e.kind(), e.to_string()),
                         };
                         next = Some(Event::RoundEnded { outcome, elapsed: started.elapsed() });
                     }

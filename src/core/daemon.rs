@@ -19,8 +19,9 @@
 
 use std::time::Duration;
 
-use crate::core::bungie::envelope::ApiError;
-use crate::shell::error::{Error, EXIT_FAILURE, EXIT_OK};
+pub use crate::core::error::exit_code_for;
+use crate::core::error::{ErrorKind, EXIT_FAILURE, EXIT_OK};
+use crate::core::summary::{self, daemon_round_line, RoundSummary};
 
 /// The longest a stop may take to save the reports in hand: past it the process exits anyway,
 /// without waiting for workers stuck in slow requests (each report is its own transaction, so
@@ -33,11 +34,6 @@ pub const SIGHUP: i32 = 1;
 pub const SIGINT: i32 = 2;
 /// A polite request to stop, as systemd and `kill` send (exit 143).
 pub const SIGTERM: i32 = 15;
-
-/// The exit code after stopping for `signal`.
-pub fn exit_code_for(signal: i32) -> i32 {
-    128 + signal
-}
 
 /// How a signal is named in messages.
 pub fn signal_name(signal: i32) -> String {
@@ -58,28 +54,11 @@ pub enum Mode {
     Daemon { interval: Duration },
 }
 
-/// The figures of a round that ran to its end.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Players the round set out to sync.
-    pub players: usize,
-    /// Players synced completely.
-    pub synced: usize,
-    /// Activities stored for the first time.
-    pub new: usize,
-    /// Activities still queued for a later round.
-    pub left_queued: usize,
-    /// Problems already reported as they happened (players that failed, unknown names).
-    pub problems: usize,
-    /// Players that failed because Bungie.net could not be reached (counted in `problems` too).
-    pub unreachable: usize,
-}
-
 /// How a round ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// It ran to its end; any player that failed was reported when it failed.
-    Done(Totals),
+    Done(RoundSummary),
     /// Bungie.net could not be reached, kept failing, throttled, or is in maintenance: a later
     /// round may succeed.
     Outage(String),
@@ -93,20 +72,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// What a round that ended with `error` amounts to.
-    pub fn of_error(error: &Error) -> Outcome {
-        match error {
-            Error::Interrupted(signal) => Outcome::Interrupted(*signal),
-            // Another process kept the database busy: the next round may get it.
-            Error::Store(e) if e.is_busy() => Outcome::Failed(error.to_string()),
-            Error::Store(_) | Error::Api(ApiError::BadKey(_)) | Error::Usage(_) => {
-                Outcome::Fatal { message: error.to_string(), code: error.exit_code() }
+    /// What a round that ended with a failure of `kind`, worded `message`, amounts to.
+    pub fn of_error(kind: ErrorKind, message: String) -> Outcome {
+        match kind {
+            ErrorKind::Interrupted(signal) => Outcome::Interrupted(signal),
+            ErrorKind::Usage | ErrorKind::Unusable | ErrorKind::BadKey => {
+                Outcome::Fatal { message, code: kind.exit_code() }
             }
-            Error::BungieDown(_) => Outcome::Outage(error.to_string()),
-            Error::Api(e) if e.is_transient() || matches!(e, ApiError::Maintenance(_)) => {
-                Outcome::Outage(error.to_string())
-            }
-            Error::Api(_) | Error::Player(_) | Error::Locked(_) => Outcome::Failed(error.to_string()),
+            ErrorKind::Outage => Outcome::Outage(message),
+            ErrorKind::Busy | ErrorKind::Failed => Outcome::Failed(message),
         }
     }
 }
@@ -270,7 +244,7 @@ impl Machine {
         let (line, code) = match outcome {
             Outcome::Done(t) if t.problems == 0 => (None, EXIT_OK),
             Outcome::Done(t) => {
-                (Some(format!("error: finished with {} (reported above)", problems(t.problems))), EXIT_FAILURE)
+                (Some(format!("error: finished with {} (reported above)", summary::problems(t.problems))), EXIT_FAILURE)
             }
             Outcome::Outage(message) | Outcome::Failed(message) => (Some(format!("error: {message}")), EXIT_FAILURE),
             Outcome::Fatal { message, code } => (Some(format!("error: {message}")), code),
@@ -287,26 +261,15 @@ impl Machine {
         let mut effects = Vec::new();
         let outcome = match outcome {
             // Nobody synced and someone could not be reached: Bungie.net is unreachable.
-            Outcome::Done(t) if t.synced == 0 && t.unreachable > 0 => {
-                Outcome::Outage(format!("could not reach Bungie.net for {} (reported above)", players(t.unreachable)))
-            }
+            Outcome::Done(t) if t.synced == 0 && t.unreachable > 0 => Outcome::Outage(format!(
+                "could not reach Bungie.net for {} (reported above)",
+                summary::players(t.unreachable)
+            )),
             other => other,
         };
         match outcome {
             Outcome::Done(t) => {
-                let mut line = format!(
-                    "round {n} ended: {} of {} synced, {} new {}, {} still queued",
-                    t.synced,
-                    players(t.players),
-                    t.new,
-                    if t.new == 1 { "activity" } else { "activities" },
-                    t.left_queued
-                );
-                if t.problems > 0 {
-                    line.push_str(&format!(", {} reported above", problems(t.problems)));
-                }
-                line.push_str(&format!(" ({secs:.1} s)"));
-                effects.push(Effect::Say(Line::Out(line)));
+                effects.push(Effect::Say(Line::Out(daemon_round_line(n, &t, secs))));
                 if let Some(since) = self.outage_since.take() {
                     effects.push(Effect::Say(Line::Out(format!(
                         "Bungie.net answers again: the outage that began in round {since} is over"
@@ -356,28 +319,19 @@ fn stopped_line(signal: i32) -> Effect {
     Effect::Say(Line::Err(format!("stopped by {}; everything downloaded so far is saved", signal_name(signal))))
 }
 
-fn players(n: usize) -> String {
-    format!("{n} player{}", if n == 1 { "" } else { "s" })
-}
-
-fn problems(n: usize) -> String {
-    format!("{n} problem{}", if n == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shell::store::StoreError;
 
     const MINUTE: Duration = Duration::from_secs(60);
     const DAEMON: Mode = Mode::Daemon { interval: MINUTE };
     const TICK: Duration = Duration::from_millis(1500);
 
-    fn totals(players: usize, synced: usize, new: usize) -> Totals {
-        Totals { players, synced, new, ..Totals::default() }
+    fn totals(players: usize, synced: usize, new: usize) -> RoundSummary {
+        RoundSummary { players, synced, new, ..RoundSummary::default() }
     }
 
-    fn done(t: Totals) -> Event {
+    fn done(t: RoundSummary) -> Event {
         Event::RoundEnded { outcome: Outcome::Done(t), elapsed: TICK }
     }
 
@@ -438,7 +392,8 @@ mod tests {
         let start = m.handle(Event::Start);
         assert_eq!(acts(&start), vec![Effect::RunRound { number: 1, quiet: false }]);
         assert_eq!(lines(&start), vec![Line::Out("round 1 started".to_string())]);
-        let end = m.handle(done(Totals { players: 3, synced: 3, new: 12, left_queued: 2, ..Totals::default() }));
+        let end =
+            m.handle(done(RoundSummary { players: 3, synced: 3, new: 12, left_queued: 2, ..RoundSummary::default() }));
         assert_eq!(acts(&end), vec![Effect::Sleep(MINUTE)], "the full interval, from the end of the round");
         assert_eq!(
             lines(&end),
@@ -460,7 +415,7 @@ mod tests {
             ("success", Outcome::Done(totals(2, 2, 5)), vec![], 0),
             (
                 "problems reported",
-                Outcome::Done(Totals { problems: 2, ..totals(3, 1, 0) }),
+                Outcome::Done(RoundSummary { problems: 2, ..totals(3, 1, 0) }),
                 vec!["error: finished with 2 problems (reported above)".to_string()],
                 1,
             ),
@@ -598,13 +553,14 @@ mod tests {
     #[test]
     fn a_round_where_nobody_could_be_reached_is_an_outage() {
         let mut m = in_round();
-        let unreachable = Totals { players: 3, synced: 0, problems: 3, unreachable: 3, ..Totals::default() };
+        let unreachable =
+            RoundSummary { players: 3, synced: 0, problems: 3, unreachable: 3, ..RoundSummary::default() };
         let effects = m.handle(done(unreachable));
         assert!(m.in_outage());
         assert!(errs(&effects)[0].contains("could not reach Bungie.net for 3 players"), "{effects:?}");
         // One player reached is not an outage: the others' failures were reported as they came.
         let mut m = in_round();
-        let some = Totals { players: 3, synced: 1, problems: 2, unreachable: 2, ..Totals::default() };
+        let some = RoundSummary { players: 3, synced: 1, problems: 2, unreachable: 2, ..RoundSummary::default() };
         let effects = m.handle(done(some));
         assert!(!m.in_outage());
         assert_eq!(
@@ -634,8 +590,8 @@ mod tests {
     #[test]
     fn a_bad_key_or_an_unusable_database_ends_the_daemon_with_exit_1() {
         for outcome in [
-            Outcome::of_error(&Error::Api(ApiError::BadKey("ApiInvalidOrExpiredKey".to_string()))),
-            Outcome::of_error(&Error::Store(StoreError::NotDcli { path: "/data/dcli.sqlite3".into() })),
+            Outcome::of_error(ErrorKind::BadKey, "Bungie.net rejected the API key".to_string()),
+            Outcome::of_error(ErrorKind::Unusable, "/data/dcli.sqlite3 is not a dcli database".to_string()),
         ] {
             for outage_first in [false, true] {
                 let mut m = in_round();
@@ -652,41 +608,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn errors_are_classified_for_the_loop() {
-        let outage = |e: Error| matches!(Outcome::of_error(&e), Outcome::Outage(_));
-        let failed = |e: Error| matches!(Outcome::of_error(&e), Outcome::Failed(_));
-        let fatal = |e: Error| matches!(Outcome::of_error(&e), Outcome::Fatal { code: 1, .. });
-        assert!(outage(Error::BungieDown("kept failing".to_string())));
-        assert!(outage(Error::Api(ApiError::Network("connection refused".to_string()))));
-        assert!(outage(Error::Api(ApiError::Maintenance(String::new()))));
-        assert!(outage(Error::Api(ApiError::Throttled { seconds: 10, code: 51 })));
-        assert!(outage(Error::Api(ApiError::Http { status: 503, retry_after: None })));
-        assert!(outage(Error::Api(ApiError::BadBody("truncated".to_string()))));
-        assert!(failed(Error::Api(ApiError::Privacy)));
-        assert!(failed(Error::Api(ApiError::Http { status: 404, retry_after: None })));
-        assert!(failed(Error::Player("player X#0001 not found".to_string())));
-        assert!(failed(Error::Locked("another dclisync is syncing".to_string())));
-        assert!(fatal(Error::Api(ApiError::BadKey(String::new()))));
-        assert!(fatal(Error::Store(StoreError::NotDcli { path: "x".into() })));
-        assert_eq!(Outcome::of_error(&Error::Interrupted(SIGTERM)), Outcome::Interrupted(SIGTERM));
-    }
-
     fn any_event() -> impl proptest::strategy::Strategy<Value = Event> {
         use proptest::prelude::*;
-        let outcome = prop_oneof![
-            (0usize..3, 0usize..3, 0usize..3).prop_map(|(synced, unreachable, problems)| Outcome::Done(Totals {
-                players: 3,
-                synced,
-                unreachable,
-                problems,
-                ..Totals::default()
-            })),
-            Just(outage()),
-            Just(Outcome::Failed("locked".to_string())),
-            Just(fatal()),
-            prop_oneof![Just(SIGINT), Just(SIGTERM), Just(SIGHUP)].prop_map(Outcome::Interrupted),
-        ];
+        let outcome =
+            prop_oneof![
+                (0usize..3, 0usize..3, 0usize..3).prop_map(|(synced, unreachable, problems)| Outcome::Done(
+                    RoundSummary { players: 3, synced, unreachable, problems, ..RoundSummary::default() }
+                )),
+                Just(outage()),
+                Just(Outcome::Failed("locked".to_string())),
+                Just(fatal()),
+                prop_oneof![Just(SIGINT), Just(SIGTERM), Just(SIGHUP)].prop_map(Outcome::Interrupted),
+            ];
         prop_oneof![
             Just(Event::Start),
             outcome.prop_map(|outcome| Event::RoundEnded { outcome, elapsed: TICK }),

@@ -76,14 +76,6 @@ pub fn platform_name(platform_id: i64) -> String {
     }
 }
 
-/// How a player is named: the Bungie name, or the platform name, or the id (as in messages).
-fn name_of(member: &MemberRow) -> String {
-    match (&member.bungie_display_name, &member.bungie_display_name_code) {
-        (Some(name), Some(code)) => format!("{name}#{code}"),
-        _ => member.display_name.clone().unwrap_or_else(|| format!("member {}", member.member_id)),
-    }
-}
-
 /// The class a dcli class number names.
 pub fn class_name(class: i64) -> &'static str {
     match class {
@@ -101,7 +93,7 @@ pub fn rows(players: &[ListedPlayer], tz: &TimeZone) -> Vec<ListRow> {
         .map(|p| {
             let local = p.last_sync.as_deref().map(|text| local_time(text, tz));
             ListRow {
-                name: name_of(&p.member),
+                name: p.member.label(),
                 member_id: p.member.member_id.to_string(),
                 platform: platform_name(p.member.platform_id),
                 platform_id: p.member.platform_id,
@@ -245,7 +237,7 @@ mod tests {
     #[test]
     fn the_list_in_local_time_as_columns_and_as_json() {
         let rows = rows(&players(), &berlin());
-        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!("list_table", table(&rows));
             insta::assert_snapshot!("list_json", json(&rows));
         });

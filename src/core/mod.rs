@@ -7,6 +7,8 @@
 pub mod bungie;
 pub mod cli;
 pub mod daemon;
+pub mod download;
+pub mod error;
 pub mod fixups;
 pub mod limiter;
 pub mod listing;
@@ -17,4 +19,6 @@ pub mod player;
 pub mod refresh;
 pub mod rescan;
 pub mod retry;
+pub mod summary;
 pub mod time;
+pub mod walk;

@@ -72,6 +72,14 @@ impl MemberRow {
         })
     }
 
+    /// How the member is named in messages: the Bungie name, or the platform name, or the id.
+    pub fn label(&self) -> String {
+        match (&self.bungie_display_name, &self.bungie_display_name_code) {
+            (Some(name), Some(code)) => format!("{name}#{code}"),
+            _ => self.display_name.clone().unwrap_or_else(|| format!("member {}", self.member_id)),
+        }
+    }
+
     /// Whether this row lacks what DCLI_FIX_DATA repairs: a Bungie name and code, or a platform.
     pub fn is_incomplete(&self) -> bool {
         self.bungie_display_name.is_none() || self.bungie_display_name_code.is_none() || self.platform_id == 0
@@ -334,7 +342,7 @@ mod tests {
             let (id, report) = fixture(name);
             let rows = normalize(id, &report).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(rows.players.len() + rows.skipped_entries, report.entries.len(), "{name}");
-            insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_yaml_snapshot!(format!("pgcr_{name}"), rows);
             });
         }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::core::bungie::envelope::ApiError;
 use crate::core::bungie::model::{HistoryPage, UserCard};
 use crate::core::pgcr::{MemberRow, PgcrRows};
 use crate::core::time::parse_rfc3339;
@@ -235,6 +236,47 @@ pub fn repair_member(rows: &mut PgcrRows, member_id: i64, memberships: &[UserCar
         }
         if m.display_name.is_none() {
             m.display_name = found.display_name.clone();
+        }
+    }
+}
+
+/// DCLI_FIX_DATA: what the GetMembershipsById answers of a run said, so that each member is
+/// looked up once per run, and what each answer means for the report that asked.
+///
+/// A member is looked up when an entry of a report lacks a Bungie name, a code or a platform,
+/// and the store has no row for it yet. A found membership repairs the entry; a definite "no"
+/// (an error that asking again would not change) stores the report as Bungie sent it; a passing
+/// failure, maintenance or a bad key keeps the report queued, so the repair is not lost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemberLookups {
+    answers: HashMap<i64, Vec<UserCard>>,
+}
+
+impl MemberLookups {
+    /// The members of `rows` to look up before storing them, in ascending order.
+    pub fn to_ask(&self, rows: &PgcrRows, stored_members: &HashSet<i64>) -> Vec<i64> {
+        member_lookups(rows, stored_members).into_iter().filter(|id| !self.answers.contains_key(id)).collect()
+    }
+
+    /// Takes in Bungie's answer for `member_id`. An error means: keep the report queued. A
+    /// definite "no" is not remembered: another report with the member asks again.
+    pub fn answer(&mut self, member_id: i64, answer: Result<Vec<UserCard>, ApiError>) -> Result<(), ApiError> {
+        match answer {
+            Ok(memberships) => {
+                self.answers.insert(member_id, memberships);
+                Ok(())
+            }
+            Err(e) if e.is_transient() || e.stops_round() || e == ApiError::Stopped => Err(e),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Repairs the entries of `rows` with the answers known for their members.
+    pub fn repair(&self, rows: &mut PgcrRows, stored_members: &HashSet<i64>) {
+        for member_id in member_lookups(rows, stored_members) {
+            if let Some(memberships) = self.answers.get(&member_id) {
+                repair_member(rows, member_id, memberships);
+            }
         }
     }
 }
@@ -518,5 +560,43 @@ mod tests {
             let expected_len = known_at.filter(|k| *k < len).unwrap_or(len);
             prop_assert_eq!(queued, history[..expected_len].to_vec());
         }
+    }
+
+    #[test]
+    fn member_lookups_ask_once_and_keep_a_report_queued_on_a_passing_failure() {
+        let mut rows = crate::core::pgcr::normalize(
+            12_000_000_013,
+            &crate::testdata::response::<crate::core::bungie::model::Pgcr>("pgcr/nameless_entry.json"),
+        )
+        .expect("rows");
+        let stored = HashSet::new();
+        let mut lookups = MemberLookups::default();
+        let asked = lookups.to_ask(&rows, &stored);
+        assert!(!asked.is_empty(), "the fixture has a nameless entry");
+        let (first, rest) = (asked[0], &asked[1..]);
+        let network = ApiError::Network("reset".to_string());
+        assert_eq!(
+            lookups.answer(first, Err(network.clone())),
+            Err(network),
+            "a passing failure keeps the report queued"
+        );
+        assert!(lookups.to_ask(&rows, &stored).contains(&first), "and asks again next time");
+        let card = UserCard {
+            membership_id: Some(first),
+            membership_type: Some(3),
+            bungie_global_display_name: Some("Found".to_string()),
+            bungie_global_display_name_code: Some(7),
+            ..UserCard::default()
+        };
+        assert_eq!(lookups.answer(first, Ok(vec![card])), Ok(()));
+        for id in rest {
+            assert_eq!(lookups.answer(*id, Err(ApiError::PgcrNotFound)), Ok(()), "a definite no stores as sent");
+        }
+        assert_eq!(lookups.to_ask(&rows, &stored), rest, "a found member is not asked again; a definite no is");
+        assert_eq!(lookups.answer(first, Err(ApiError::Stopped)), Err(ApiError::Stopped), "stopping keeps it queued");
+        lookups.repair(&mut rows, &stored);
+        let repaired = rows.players.iter().find(|p| p.member.member_id == first).expect("entry");
+        assert_eq!(repaired.member.bungie_display_name.as_deref(), Some("Found"));
+        assert_eq!(repaired.member.bungie_display_name_code.as_deref(), Some("0007"));
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::core::bungie::envelope::ApiError;
 use crate::core::pgcr::PgcrRows;
 use crate::core::time::parse_rfc3339;
 
@@ -117,6 +118,28 @@ pub fn digest(rows: &PgcrRows) -> String {
     format!("{hash:016x}")
 }
 
+/// What a failed second fetch of an early report means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefetchFailed {
+    /// Maintenance or a bad key: the round ends.
+    EndRound,
+    /// A passing failure: fetch it again next round.
+    NextRound,
+    /// Bungie.net says no for good: keep the copy stored earlier and stop waiting for it.
+    KeepFirst,
+}
+
+/// Decides what a failed second fetch means.
+pub fn refetch_failed(error: &ApiError) -> RefetchFailed {
+    if error.stops_round() {
+        RefetchFailed::EndRound
+    } else if error.is_transient() {
+        RefetchFailed::NextRound
+    } else {
+        RefetchFailed::KeepFirst
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +221,20 @@ mod tests {
         assert_eq!(compare(&unknown, &complete), Refetched::Replace);
         assert_eq!(digest(&complete), digest(&complete.clone()), "deterministic");
         assert_eq!(digest(&complete).len(), 16);
+    }
+
+    #[test]
+    fn a_failed_second_fetch() {
+        let cases = [
+            (ApiError::Maintenance(String::new()), RefetchFailed::EndRound),
+            (ApiError::BadKey(String::new()), RefetchFailed::EndRound),
+            (ApiError::Network(String::new()), RefetchFailed::NextRound),
+            (ApiError::Http { status: 503, retry_after: None }, RefetchFailed::NextRound),
+            (ApiError::PgcrNotFound, RefetchFailed::KeepFirst),
+            (ApiError::Privacy, RefetchFailed::KeepFirst),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(refetch_failed(&error), expected, "{error:?}");
+        }
     }
 }

@@ -4,29 +4,31 @@ use std::sync::Arc;
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::cli::Config;
-use crate::core::daemon::Totals;
 use crate::core::listing;
 use crate::core::name::BungieName;
 use crate::core::pgcr::MemberRow;
 use crate::core::plan::STUCK_AFTER_ATTEMPTS;
 use crate::core::player::{choose_card, choose_linked, Choice};
 use crate::core::rescan::RescanMode;
+use crate::core::summary::{self, RoundSummary};
 use crate::shell::bungie::client::Client;
 use crate::shell::bungie::gate::Gate;
+use crate::shell::clock::now_text;
 use crate::shell::error::Error;
 use crate::shell::lock::SyncLock;
 use crate::shell::output::Output;
 use crate::shell::signal::Stop;
 use crate::shell::store::Store;
-use crate::shell::sync::{display_name, now_text, Syncer};
+use crate::shell::sync::Syncer;
 
 /// Clan member pages read at the most (100 members a page).
 const MAX_CLAN_PAGES: usize = 100;
 
-/// Runs every action the configuration asks for, and returns the round's figures. Failures of
-/// single players are reported as they happen and counted in [`Totals::problems`] (a one-off run
-/// then ends with exit code 1, after the other actions ran).
-pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<Totals, Error> {
+/// Runs every action the configuration asks for, in the order import, add, remove, sync, list,
+/// and returns the round's figures. Failures of single players are reported as they happen and
+/// counted in [`RoundSummary::problems`] (a one-off run then ends with exit code 1, after the
+/// other actions ran).
+pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<RoundSummary, Error> {
     // With --json, stdout carries the list alone; the other actions report on stderr.
     let quiet;
     let out = if config.json {
@@ -38,39 +40,62 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
     let gate = Arc::new(Gate::new(config.max_rps, config.concurrency, stop.clone()));
     let client =
         config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref(), config.timeout, gate));
-    // The daemon rescans each player once a day by itself; --rescan (one-off runs only) now.
-    let rescan = match (config.daemon, config.rescan) {
+    let syncer = client
+        .as_ref()
+        .map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan_mode(config)));
+    // Failures already reported to the user; any makes the run end with exit code 1.
+    let mut problems = 0;
+    if let Some(syncer) = &syncer {
+        if let Some(group) = config.import_group {
+            import_group(syncer, store, group)?;
+        }
+        problems += add_players(syncer, store, &config.add)?;
+    }
+    remove_players(store, out, &config.remove)?;
+    let mut round = match (&config.sync, &syncer) {
+        (Some(names), Some(syncer)) => sync(syncer, store, names)?,
+        _ => RoundSummary::default(),
+    };
+    round.problems += problems;
+    if config.list {
+        list(store, out, config.json)?;
+    }
+    Ok(round)
+}
+
+/// The daemon rescans each player once a day by itself; `--rescan` (one-off runs only) now.
+fn rescan_mode(config: &Config) -> RescanMode {
+    match (config.daemon, config.rescan) {
         (true, _) => RescanMode::Daily,
         (false, true) => RescanMode::All,
         (false, false) => RescanMode::Off,
-    };
-    let syncer =
-        client.as_ref().map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan));
-    // Failures already reported to the user; any makes the run end with exit code 1.
-    let mut problems = 0;
-    let mut totals = Totals::default();
-
-    if let (Some(group), Some(syncer)) = (config.import_group, &syncer) {
-        import_group(syncer, store, group)?;
     }
-    if let Some(syncer) = &syncer {
-        for name in &config.add {
-            match resolve(syncer, name) {
-                Ok(member) => {
-                    store.add_player(&member, &now_text())?;
-                    out.result(&format!("added {} to the sync list", display_name(&member)));
-                }
-                Err(Error::Player(message)) => {
-                    out.status(&format!("error: {message}"));
-                    problems += 1;
-                }
-                Err(e) => return Err(e),
+}
+
+/// Looks each name up and puts the player on the sync list; returns how many failed (each
+/// reported).
+fn add_players(syncer: &Syncer<'_>, store: &mut Store, names: &[BungieName]) -> Result<usize, Error> {
+    let mut problems = 0;
+    for name in names {
+        match resolve(syncer, name) {
+            Ok(member) => {
+                store.add_player(&member, &now_text())?;
+                syncer.out.result(&format!("added {} to the sync list", member.label()));
             }
+            Err(Error::Player(message)) => {
+                syncer.out.status(&format!("error: {message}"));
+                problems += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
-    for name in &config.remove {
-        let code = name.code_text();
-        let removed = match store.member_by_name(&name.name, &code)? {
+    Ok(problems)
+}
+
+/// Takes players off the sync list; their stored data stays.
+fn remove_players(store: &mut Store, out: &Output, names: &[BungieName]) -> Result<(), Error> {
+    for name in names {
+        let removed = match store.member_by_name(&name.name, &name.code_text())? {
             Some(member) => store.remove_player(member.member_id)?,
             None => false,
         };
@@ -80,53 +105,30 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
             out.status(&format!("{name} is not on the sync list; nothing to remove"));
         }
     }
-    if let (Some(names), Some(syncer)) = (&config.sync, &syncer) {
-        // Two syncs of one database would fetch everything twice; the second one stops here.
-        let _lock = SyncLock::acquire(store.path())?;
-        let players = players_to_sync(syncer, store, names, &mut problems)?;
-        if players.is_empty() {
-            out.status("nobody to sync: add players with --add NAME#CODE or --import-group GROUP");
-        }
-        let started = std::time::Instant::now();
-        let round = syncer.sync_round(store, &players)?;
-        // A daemon says the same in its round's end line.
-        if players.len() > 1 && !out.is_daemon() {
-            let mut extras = String::new();
-            if round.rescanned > 0 {
-                extras.push_str(&format!(
-                    ", rescans of {} found {} missed match(es)",
-                    round.rescanned, round.found_by_rescan
-                ));
-            }
-            if round.refreshed > 0 {
-                extras.push_str(&format!(", {} early report(s) refreshed", round.refreshed));
-            }
-            out.result(&format!(
-                "synced {} of {} players: {} new, {} left queued for retry{extras} ({:.1} s)",
-                round.players,
-                players.len(),
-                round.new,
-                round.left_queued,
-                started.elapsed().as_secs_f64()
-            ));
-        }
-        problems += round.failed_players;
-        totals = Totals {
-            players: players.len(),
-            synced: round.players,
-            new: round.new,
-            left_queued: round.left_queued,
-            unreachable: round.unreachable_players,
-            ..totals
-        };
-    }
-    if config.list {
-        list(store, out, config.json)?;
-    }
-    Ok(Totals { problems, ..totals })
+    Ok(())
 }
 
-/// Finds the Bungie account of a name (SPEC §2 search and cross-save rules).
+/// Syncs the players `names` covers, under the sync lock, and says what the round did.
+fn sync(syncer: &Syncer<'_>, store: &mut Store, names: &[BungieName]) -> Result<RoundSummary, Error> {
+    // Two syncs of one database would fetch everything twice; the second one stops here.
+    let _lock = SyncLock::acquire(store.path())?;
+    let mut problems = 0;
+    let players = players_to_sync(syncer, store, names, &mut problems)?;
+    if players.is_empty() {
+        syncer.out.status("nobody to sync: add players with --add NAME#CODE or --import-group GROUP");
+    }
+    let started = std::time::Instant::now();
+    let mut round = syncer.sync_round(store, &players)?;
+    round.problems += problems;
+    // A daemon says the same in its round's end line.
+    if players.len() > 1 && !syncer.out.is_daemon() {
+        syncer.out.result(&summary::round_line(&round, started.elapsed().as_secs_f64()));
+    }
+    Ok(round)
+}
+
+/// Finds the Bungie account of a name: one card is used as it is; several cards linked by
+/// cross-save, the one their override names; otherwise the linked profile played last.
 fn resolve(syncer: &Syncer<'_>, name: &BungieName) -> Result<MemberRow, Error> {
     let client = syncer.client;
     let cards = syncer.call("player search", || client.search_player(&name.name, name.code))?;
@@ -200,7 +202,7 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
             match MemberRow::from_card(card).filter(|_| card.bungie_name().is_some()) {
                 Some(member) => {
                     store.add_player(&member, &now_text())?;
-                    syncer.out.result(&format!("added {} to the sync list", display_name(&member)));
+                    syncer.out.result(&format!("added {} to the sync list", member.label()));
                     added += 1;
                 }
                 None => skipped.push(format!(

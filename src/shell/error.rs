@@ -1,16 +1,11 @@
-//! The errors a run can end with, and the one place that maps them to exit codes.
+//! The errors a run can end with. Each says which [`ErrorKind`] it is; the kind alone decides
+//! what follows and the exit code ([`crate::core::error`]).
 
 use std::fmt;
 
 use crate::core::bungie::envelope::ApiError;
+use crate::core::error::ErrorKind;
 use crate::shell::store::StoreError;
-
-/// Exit code of a successful run.
-pub const EXIT_OK: i32 = 0;
-/// Exit code of a failure the user must act on.
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit code of a usage error (as clap's).
-pub const EXIT_USAGE: i32 = 2;
 
 /// Why a run failed.
 #[derive(Debug)]
@@ -32,15 +27,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// What this failure means for the run.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Usage(_) => ErrorKind::Usage,
+            Error::Interrupted(signal) => ErrorKind::Interrupted(*signal),
+            Error::Store(e) if e.is_busy() => ErrorKind::Busy,
+            Error::Store(_) => ErrorKind::Unusable,
+            Error::Api(ApiError::BadKey(_)) => ErrorKind::BadKey,
+            Error::BungieDown(_) => ErrorKind::Outage,
+            Error::Api(e) if e.is_transient() || matches!(e, ApiError::Maintenance(_)) => ErrorKind::Outage,
+            Error::Api(_) | Error::Player(_) | Error::Locked(_) => ErrorKind::Failed,
+        }
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) => EXIT_USAGE,
-            Error::Interrupted(signal) => 128 + signal,
-            Error::Store(_) | Error::Api(_) | Error::BungieDown(_) | Error::Player(_) | Error::Locked(_) => {
-                EXIT_FAILURE
-            }
-        }
+        self.kind().exit_code()
     }
 }
 
@@ -68,5 +71,31 @@ impl From<StoreError> for Error {
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         Error::Api(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::daemon::{Outcome, SIGTERM};
+
+    #[test]
+    fn errors_are_classified_for_the_loop() {
+        let outage = |e: Error| matches!(Outcome::of_error(e.kind(), e.to_string()), Outcome::Outage(_));
+        let failed = |e: Error| matches!(Outcome::of_error(e.kind(), e.to_string()), Outcome::Failed(_));
+        let fatal = |e: Error| matches!(Outcome::of_error(e.kind(), e.to_string()), Outcome::Fatal { code: 1, .. });
+        assert!(outage(Error::BungieDown("kept failing".to_string())));
+        assert!(outage(Error::Api(ApiError::Network("connection refused".to_string()))));
+        assert!(outage(Error::Api(ApiError::Maintenance(String::new()))));
+        assert!(outage(Error::Api(ApiError::Throttled { seconds: 10, code: 51 })));
+        assert!(outage(Error::Api(ApiError::Http { status: 503, retry_after: None })));
+        assert!(outage(Error::Api(ApiError::BadBody("truncated".to_string()))));
+        assert!(failed(Error::Api(ApiError::Privacy)));
+        assert!(failed(Error::Api(ApiError::Http { status: 404, retry_after: None })));
+        assert!(failed(Error::Player("player X#0001 not found".to_string())));
+        assert!(failed(Error::Locked("another dclisync is syncing".to_string())));
+        assert!(fatal(Error::Api(ApiError::BadKey(String::new()))));
+        assert!(fatal(Error::Store(StoreError::NotDcli { path: "x".into() })));
+        assert_eq!(Outcome::of_error(Error::Interrupted(SIGTERM).kind(), String::new()), Outcome::Interrupted(SIGTERM));
     }
 }

@@ -57,7 +57,7 @@ mod tests {
         let second = SyncLock::acquire(&db).unwrap_err();
         assert!(second.to_string().contains("dcli.sqlite3.lock"), "{second}");
         assert!(second.to_string().contains("another dclisync"), "{second}");
-        assert_eq!(second.exit_code(), crate::shell::error::EXIT_FAILURE);
+        assert_eq!(second.exit_code(), crate::core::error::EXIT_FAILURE);
         drop(first);
         SyncLock::acquire(&db).expect("free again once the holder is gone");
     }

@@ -4,10 +4,12 @@
 
 pub mod actions;
 pub mod bungie;
+pub mod clock;
 pub mod error;
 pub mod lock;
 pub mod memory;
 pub mod output;
+pub mod places;
 pub mod signal;
 pub mod store;
 pub mod sync;

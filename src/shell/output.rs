@@ -11,11 +11,11 @@
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::core::time::format_utc;
+use crate::shell::clock::now_text;
 
 /// How often a bar redraws.
 const BAR_TICK: Duration = Duration::from_millis(200);
@@ -152,13 +152,8 @@ impl Output {
 /// The timestamp that starts a line, `2024-05-01T12:00:00+00:00 `, when `wanted`.
 fn stamp_if(wanted: bool) -> String {
     if wanted {
-        format!("{} ", now_stamp())
+        format!("{} ", now_text())
     } else {
         String::new()
     }
-}
-
-/// The current UTC time as RFC 3339 text.
-pub fn now_stamp() -> String {
-    format_utc(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
 }

@@ -7,27 +7,57 @@
 //! is decided in [`crate::core::daemon`]; this module only delivers them.
 
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::core::daemon::Event;
 use crate::shell::error::Error;
+use crate::shell::places::{self, Places};
 
-/// How often an interruptible sleep looks at the flag.
-const SLEEP_SLICE: Duration = Duration::from_millis(50);
-
-/// Set, to the signal's number, when the user asked to stop.
+/// Set, to the signal's number, when the user asked to stop. A request wakes every
+/// [`Stop::sleep`] at once and closes the [`Places`] it watches.
 #[derive(Debug, Clone, Default)]
-pub struct Stop(Arc<AtomicI32>);
+pub struct Stop(Arc<StopShared>);
+
+#[derive(Debug, Default)]
+struct StopShared {
+    signal: AtomicI32,
+    /// The places to close on a stop; held weakly, so places that are gone are simply skipped.
+    watched: Mutex<Vec<Weak<places::Shared>>>,
+    requested: Condvar,
+}
 
 impl Stop {
     pub fn new() -> Stop {
         Stop::default()
     }
 
+    fn watched(&self) -> MutexGuard<'_, Vec<Weak<places::Shared>>> {
+        self.0.watched.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Asks the run to stop because of `signal`; the first request wins.
     pub fn request(&self, signal: i32) {
-        let _ = self.0.compare_exchange(0, signal.max(1), Ordering::SeqCst, Ordering::SeqCst);
+        let _ = self.0.signal.compare_exchange(0, signal.max(1), Ordering::SeqCst, Ordering::SeqCst);
+        let watched = std::mem::take(&mut *self.watched());
+        for shared in watched.iter().filter_map(Weak::upgrade) {
+            shared.close();
+        }
+        // Taken under the lock a sleeper checks the flag under, so no sleeper misses it.
+        let _sleepers = self.watched();
+        self.0.requested.notify_all();
+    }
+
+    /// Closes `places` when a stop is requested (at once if one already was).
+    pub fn watch(&self, places: &Places) {
+        let mut watched = self.watched();
+        if self.requested() {
+            drop(watched);
+            places.close();
+            return;
+        }
+        watched.retain(|w| w.strong_count() > 0);
+        watched.push(places.downgrade());
     }
 
     pub fn requested(&self) -> bool {
@@ -36,7 +66,7 @@ impl Stop {
 
     /// The signal that asked to stop, if any.
     pub fn signal(&self) -> Option<i32> {
-        Some(self.0.load(Ordering::SeqCst)).filter(|s| *s != 0)
+        Some(self.0.signal.load(Ordering::SeqCst)).filter(|s| *s != 0)
     }
 
     /// `Err(Interrupted)` once a stop was requested.
@@ -50,12 +80,13 @@ impl Stop {
     /// Sleeps for `duration`, or less if a stop is requested meanwhile.
     pub fn sleep(&self, duration: Duration) {
         let end = Instant::now() + duration;
+        let mut guard = self.watched();
         while !self.requested() {
             let now = Instant::now();
             if now >= end {
                 return;
             }
-            std::thread::sleep(SLEEP_SLICE.min(end - now));
+            guard = self.0.requested.wait_timeout(guard, end - now).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 }

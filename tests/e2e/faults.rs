@@ -234,7 +234,7 @@ fn a_stuck_match_is_tried_once_a_day_not_every_round() {
         conn.execute("UPDATE dclisync_attempt SET attempts = 10, last_attempt = ?1", [last_attempt]).expect("update");
     };
 
-    failed_runs(&dclisync::shell::sync::now_text());
+    failed_runs(&dclisync::shell::clock::now_text());
     let mark = fake.mark();
     let out = sync(dir.path(), &fake);
     out.assert_success();
@@ -244,7 +244,7 @@ fn a_stuck_match_is_tried_once_a_day_not_every_round() {
     assert!(!Db::open(dir.path()).activity_ids().contains(&stuck_id));
 
     failed_runs(&dclisync::core::time::format_utc(
-        dclisync::core::time::parse_rfc3339(&dclisync::shell::sync::now_text()).unwrap() - 86_401,
+        dclisync::core::time::parse_rfc3339(&dclisync::shell::clock::now_text()).unwrap() - 86_401,
     ));
     let out = sync(dir.path(), &fake);
     out.assert_success();

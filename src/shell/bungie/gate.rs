@@ -4,12 +4,13 @@
 //! The decisions (when the next request may go, how a throttle answer changes that) are the
 //! core's, in [`crate::core::limiter`]; this module only sleeps and counts.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::limiter::{Pace, Slot};
 use crate::core::retry::pause_for_everyone;
+use crate::shell::places::{Place, Places};
 use crate::shell::signal::Stop;
 
 /// Requests in flight and the pace, shared by every thread of a run.
@@ -17,9 +18,7 @@ use crate::shell::signal::Stop;
 pub struct Gate {
     pace: Option<Mutex<Pace>>,
     origin: Instant,
-    max_in_flight: usize,
-    in_flight: Mutex<usize>,
-    freed: Condvar,
+    in_flight: Places,
     stop: Stop,
 }
 
@@ -28,6 +27,7 @@ pub struct Pass<'g> {
     gate: &'g Gate,
     /// When the request went, on the gate's clock.
     sent_at: Duration,
+    _place: Place,
 }
 
 impl Pass<'_> {
@@ -41,31 +41,14 @@ impl Pass<'_> {
     }
 }
 
-impl Drop for Pass<'_> {
-    fn drop(&mut self) {
-        *self.gate.in_flight() -= 1;
-        self.gate.freed.notify_one();
-    }
-}
-
 impl Gate {
     /// A gate letting at most `max_in_flight` requests run at once, at `max_rps` requests per
     /// second averaged over Bungie's window (`None`: no pace). A stop request opens no more
     /// passes.
     pub fn new(max_rps: Option<f64>, max_in_flight: usize, stop: Stop) -> Gate {
-        Gate {
-            pace: max_rps.map(|rate| Mutex::new(Pace::per_second(rate))),
-            origin: Instant::now(),
-            max_in_flight: max_in_flight.max(1),
-            in_flight: Mutex::new(0),
-            freed: Condvar::new(),
-            stop,
-        }
-    }
-
-    fn in_flight(&self) -> MutexGuard<'_, usize> {
-        // The counter stays right even if a thread panicked holding the lock.
-        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+        let in_flight = Places::new(max_in_flight);
+        stop.watch(&in_flight);
+        Gate { pace: max_rps.map(|rate| Mutex::new(Pace::per_second(rate))), origin: Instant::now(), in_flight, stop }
     }
 
     fn pace(&self) -> Option<MutexGuard<'_, Pace>> {
@@ -78,20 +61,8 @@ impl Gate {
 
     /// Waits for a place in flight and for the request's slot in the pace.
     pub fn pass(&self) -> Result<Pass<'_>, ApiError> {
-        {
-            let mut in_flight = self.in_flight();
-            while *in_flight >= self.max_in_flight {
-                if self.stop.requested() {
-                    return Err(ApiError::Stopped);
-                }
-                in_flight = self
-                    .freed
-                    .wait_timeout(in_flight, Duration::from_millis(50))
-                    .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
-            }
-            *in_flight += 1;
-        }
-        let mut pass = Pass { gate: self, sent_at: Duration::ZERO };
+        let place = self.in_flight.take().ok_or(ApiError::Stopped)?;
+        let mut pass = Pass { gate: self, sent_at: Duration::ZERO, _place: place };
         loop {
             if self.stop.requested() {
                 return Err(ApiError::Stopped);
@@ -128,7 +99,6 @@ mod tests {
         let gate = Gate::new(None, 2, Stop::new());
         let a = gate.pass().unwrap();
         let _b = gate.pass().unwrap();
-        assert_eq!(*gate.in_flight(), 2);
         std::thread::scope(|s| {
             let waiter = s.spawn(|| gate.pass().map(|_| ()));
             std::thread::sleep(Duration::from_millis(100));

@@ -771,6 +771,14 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
     if inserted == 0 {
         return Ok(Stored::AlreadyThere);
     }
+    insert_modes_and_teams_tx(tx, rows)?;
+    insert_players_tx(tx, rows)?;
+    Ok(Stored::New)
+}
+
+/// The activity's modes and team results.
+fn insert_modes_and_teams_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
+    let a = &rows.activity;
     {
         let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO modes (mode, activity) VALUES (?1, ?2)")?;
         for mode in &rows.modes {
@@ -785,6 +793,12 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
             stmt.execute(params![t.team_id, a.activity_id, t.score, t.standing])?;
         }
     }
+    Ok(())
+}
+
+/// Every player's member, character and statistics rows, with their medals and weapons.
+fn insert_players_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
+    let a = &rows.activity;
     // Medal and weapon rows go in after every player's stats row, many to a statement, in the
     // order one row per statement would give them (player by player), so they get the same ids.
     // Members and characters first, a few statements for all: each row's upsert depends only on
@@ -828,7 +842,7 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
             stmt.raw_bind_parameter(at + 4, stats_id)
         },
     )?;
-    Ok(Stored::New)
+    Ok(())
 }
 
 /// Rows per multi-row INSERT, largest first: any count is a sum of these, so a handful of

@@ -5,22 +5,36 @@
 //!
 //! A walk only talks to Bungie.net. What it needs from the store is read before it starts
 //! ([`WalkStart`]); what it found ([`Walked`]) is written afterwards by the thread that owns the
-//! store, each character's walk queued all at once.
+//! store, each character's walk queued all at once. What the answers mean is decided in
+//! [`crate::core::walk`] and [`crate::core::plan`].
+//!
+//! A walk's [`Places`] bound the history pages it reads at once; closing them halts the walk:
+//! a part that fails closes them so the rest sends nothing that would be thrown away, and so
+//! does a round that ends while a walk runs ahead.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::thread::ScopedJoinHandle;
-use std::time::Duration;
+use std::thread::{Scope, ScopedJoinHandle};
 
-use super::{display_name, unix_now, Syncer, MAX_HISTORY_PAGES};
+use super::Syncer;
 use crate::core::bungie::envelope::ApiError;
+use crate::core::bungie::model::HistoryPage;
 use crate::core::pgcr::MemberRow;
 use crate::core::plan::{self, CharacterState, HISTORY_MODES, HISTORY_PAGE_SIZE};
-use crate::core::player::class_of_type;
 use crate::core::rescan::WholeWalk;
+use crate::core::walk::{self, AccountRead, AccountView, Assembled, Part, ProfileView};
+use crate::shell::clock::unix_now;
 use crate::shell::error::Error;
+use crate::shell::places::Places;
 use crate::shell::store::{Store, StoreError};
+
+/// History pages read per character and mode at the most: 250,000 matches, far beyond any
+/// player, so a server that never ends its history cannot keep a sync paging forever.
+const MAX_HISTORY_PAGES: usize = 1000;
+
+/// History pages a walk reads at the same time at the most. Each page of 250 matches is parsed
+/// whole (several MB while it is read), and a walk runs beside the downloads: more pages at once
+/// would raise the peak memory of a sync by a page each.
+pub(super) const HISTORY_PAGES_AT_ONCE: usize = 2;
 
 /// What the store knows that a player's walk needs, read before the walk starts.
 ///
@@ -56,72 +70,6 @@ impl WalkStart {
         self.known.remove(&character_id).unwrap_or_default()
     }
 }
-
-/// History pages a walk reads at the same time at the most. Each page of 250 matches is parsed
-/// whole (several MB while it is read), and a walk runs beside the downloads: more pages at once
-/// would raise the peak memory of a sync by a page each.
-const HISTORY_PAGES_AT_ONCE: usize = 2;
-
-/// Places for history pages in flight within one walk.
-struct Pages {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// One place taken; dropping it frees it.
-struct PagePlace<'p>(&'p Pages);
-
-impl Pages {
-    fn new(places: usize) -> Pages {
-        Pages { free: Mutex::new(places.max(1)), freed: Condvar::new() }
-    }
-
-    fn free(&self) -> MutexGuard<'_, usize> {
-        self.free.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits for a place, or until the walk is halted or a stop is asked for (then `None`).
-    fn take(&self, halt: &AtomicBool, stop: &crate::shell::signal::Stop) -> Option<PagePlace<'_>> {
-        let mut free = self.free();
-        loop {
-            if halt.load(Ordering::SeqCst) || stop.requested() {
-                return None;
-            }
-            if *free > 0 {
-                *free -= 1;
-                return Some(PagePlace(self));
-            }
-            // A halt or a stop sets no condition variable: look again now and then.
-            free = self.freed.wait_timeout(free, HALT_POLL).map_or_else(|e| e.into_inner().0, |(g, _)| g);
-        }
-    }
-}
-
-impl Drop for PagePlace<'_> {
-    fn drop(&mut self) {
-        *self.0.free() += 1;
-        self.0.freed.notify_one();
-    }
-}
-
-/// What the threads of one walk share: whether to halt, and the page places.
-struct Walking<'h> {
-    halt: &'h AtomicBool,
-    pages: Pages,
-}
-
-impl Walking<'_> {
-    fn halted(&self) -> bool {
-        self.halt.load(Ordering::SeqCst)
-    }
-
-    fn halt(&self) {
-        self.halt.store(true, Ordering::SeqCst);
-    }
-}
-
-/// How often a walk waiting for a page place looks whether it was halted.
-const HALT_POLL: Duration = Duration::from_millis(50);
 
 /// One character's complete walk, to be queued at once.
 pub(super) struct CharacterWalk {
@@ -170,143 +118,115 @@ impl From<Error> for Cut {
     }
 }
 
-type CharacterOutcome = Result<CharacterWalk, Cut>;
+type CharacterPart = Part<CharacterWalk, Error>;
+
+/// What the parts of a walk came to.
+struct Parts {
+    account: AccountView,
+    assembled: Assembled<CharacterWalk, Error>,
+    /// Live characters first, then the deleted ones.
+    characters: Vec<(i64, CharacterState)>,
+}
 
 impl Syncer<'_> {
-    /// Walks one player's histories. `halt` ends the walk early (nothing more is sent); a failed
-    /// part sets it too, so the rest of the walk stops instead of sending requests that would
-    /// be thrown away. An error means the profile could not be read and nothing is to be kept.
-    pub(super) fn walk(&self, mut start: WalkStart, halt: &AtomicBool) -> Result<Walked, Error> {
-        let member = start.member.clone();
-        let (mtype, mid) = (member.platform_id, member.member_id);
+    /// Walks one player's histories. Closing `places` ends the walk early (nothing more is
+    /// sent); a failed part closes them too. An error means the profile could not be read and
+    /// nothing is to be kept.
+    pub(super) fn walk(&self, mut start: WalkStart, places: &Places) -> Result<Walked, Error> {
         self.stop.check()?;
-        if halt.load(Ordering::SeqCst) {
+        self.stop.watch(places);
+        if places.is_closed() {
             return Err(Error::Api(ApiError::Stopped));
         }
-        let profile = self.call("profile", || self.client.profile(mtype, mid))?;
-        let data = profile.profile.and_then(|p| p.data).unwrap_or_default();
-        let current = data
-            .user_info
-            .as_ref()
-            .and_then(MemberRow::from_card)
-            .filter(|m| m.member_id == mid)
-            .unwrap_or_else(|| member.clone());
-        let mut characters: Vec<(i64, CharacterState)> = Vec::new();
-        let mut classes: Vec<(i64, i64)> = Vec::new();
-        for ch in profile.characters.map(|c| c.data.into_values()).into_iter().flatten() {
-            let Some(id) = ch.character_id else { continue };
-            classes.push((id, class_of_type(ch.class_type)));
-            characters.push((id, CharacterState::Live { last_played: ch.date_last_played }));
-        }
+        let (mtype, mid) = (start.member.platform_id, start.member.member_id);
+        let profile = walk::read_profile(self.call("profile", || self.client.profile(mtype, mid))?, &start.member);
         let now = unix_now();
         let account_due = plan::account_check_due(start.account_checked_at, now);
-        let walking = Walking { halt, pages: Pages::new(HISTORY_PAGES_AT_ONCE) };
-        let mut notes = Vec::new();
-        let mut account = None;
-        let mut failure = None;
-        let mut walks = Vec::new();
-        let mut complete = true;
-
-        std::thread::scope(|scope| {
-            let (current, walking) = (&current, &walking);
-            let account_stats = account_due.then(|| {
-                scope.spawn(move || {
-                    if walking.halted() {
-                        return Err(Cut::Halted);
-                    }
-                    let stats = self.call("account stats", || self.client.account_stats(mtype, mid));
-                    if matches!(&stats, Err(e) if e.stops_round() || *e == ApiError::Privacy) {
-                        walking.halt();
-                    }
-                    Ok(stats)
-                })
-            });
-            let mut running: Vec<Option<ScopedJoinHandle<'_, CharacterOutcome>>> = Vec::new();
-            for (character_id, state) in &characters {
-                running.push(self.start_character(scope, &mut start, current, *character_id, state, walking));
-            }
-            // The deleted characters are known only once the account stats are read.
-            let mut account_ok = true;
-            let deleted = match account_stats.map(join) {
-                None => start.stored_deleted.clone(),
-                Some(Ok(Ok(stats))) => {
-                    let listed: Vec<i64> = stats
-                        .characters
-                        .iter()
-                        .filter(|c| c.deleted == Some(true))
-                        .filter_map(|c| c.character_id)
-                        .filter(|id| !characters.iter().any(|(l, _)| l == id))
-                        .collect();
-                    let mut all: Vec<i64> = start.stored_deleted.iter().chain(&listed).copied().collect();
-                    all.sort_unstable();
-                    all.dedup();
-                    account = Some((listed, now));
-                    all
-                }
-                Some(Ok(Err(e))) if e.stops_round() || e == ApiError::Privacy => {
-                    failure = Some(Error::Api(e));
-                    account_ok = false;
-                    Vec::new()
-                }
-                Some(Ok(Err(e))) => {
-                    notes.push(format!("{}: could not read deleted characters: {e}", display_name(current)));
-                    start.stored_deleted.clone()
-                }
-                Some(Err(_halted)) => {
-                    account_ok = false;
-                    Vec::new()
-                }
-            };
-            for id in deleted {
-                let state = CharacterState::Deleted;
-                running.push(self.start_character(scope, &mut start, current, id, &state, walking));
-                characters.push((id, state));
-            }
-            // Keep the walks in order up to the first part that did not complete; join the rest
-            // only to find the failure if none was found before.
-            complete = account_ok;
-            for handle in running.into_iter().flatten() {
-                match join(handle) {
-                    Ok(walk) if complete => walks.push(walk),
-                    Ok(_) => {}
-                    Err(Cut::Failed(e)) => {
-                        complete = false;
-                        failure.get_or_insert(e);
-                    }
-                    Err(Cut::Halted) => complete = false,
-                }
-            }
-        });
-        if !complete && failure.is_none() {
+        let parts = std::thread::scope(|scope| self.walk_parts(scope, &mut start, &profile, account_due, places, now));
+        let Parts { account, assembled, characters } = parts;
+        let failure = match (account.failure, assembled.failure) {
+            (Some(e), _) => Some(Error::Api(e)),
+            (None, Some(e)) => Some(e),
             // Halted from outside (the round ended) without a failure of its own.
-            failure = Some(Error::Api(ApiError::Stopped));
+            (None, None) if !assembled.complete => Some(Error::Api(ApiError::Stopped)),
+            (None, None) => None,
+        };
+        Ok(Walked {
+            member: profile.member,
+            rescan: start.rescan,
+            classes: profile.classes,
+            characters,
+            account: account.record,
+            notes: account.note.into_iter().collect(),
+            walks: assembled.walks,
+            failure,
+        })
+    }
+
+    /// Reads the account stats (when due) beside the live characters' histories, then walks the
+    /// deleted characters the account names; returns the parts as the core assembles them.
+    fn walk_parts<'scope, 'env>(
+        &'env self,
+        scope: &'scope Scope<'scope, 'env>,
+        start: &mut WalkStart,
+        profile: &'env ProfileView,
+        account_due: bool,
+        places: &'env Places,
+        now: i64,
+    ) -> Parts {
+        let member = &profile.member;
+        let account = account_due.then(|| scope.spawn(move || self.read_account(member, places)));
+        let mut running: Vec<_> = profile
+            .characters
+            .iter()
+            .map(|(id, state)| self.start_character(scope, start, member, *id, state, places))
+            .collect();
+        // The deleted characters are known only once the account stats are read.
+        let read = account.map_or(AccountRead::NotDue, join);
+        let account = walk::read_account(read, &start.stored_deleted, &profile.characters, now, &member.label());
+        let mut characters = profile.characters.clone();
+        for &id in &account.deleted {
+            running.push(self.start_character(scope, start, member, id, &CharacterState::Deleted, places));
+            characters.push((id, CharacterState::Deleted));
         }
-        Ok(Walked { member: current, rescan: start.rescan, classes, characters, account, notes, walks, failure })
+        let assembled = walk::assemble(account.complete, running.into_iter().flatten().map(join));
+        Parts { account, assembled, characters }
+    }
+
+    /// Reads the account's character list; a failure that ends the walk halts its other parts.
+    fn read_account(&self, member: &MemberRow, places: &Places) -> AccountRead {
+        if places.is_closed() {
+            return AccountRead::Halted;
+        }
+        let stats = self.call("account stats", || self.client.account_stats(member.platform_id, member.member_id));
+        if matches!(&stats, Err(e) if walk::ends_walk(e)) {
+            places.close();
+        }
+        AccountRead::Read(stats)
     }
 
     /// Starts walking one character's history on its own thread, if it needs walking.
     fn start_character<'scope, 'env>(
         &'env self,
-        scope: &'scope std::thread::Scope<'scope, 'env>,
+        scope: &'scope Scope<'scope, 'env>,
         start: &mut WalkStart,
         member: &'env MemberRow,
         character_id: i64,
         state: &CharacterState,
-        walking: &'env Walking<'env>,
-    ) -> Option<ScopedJoinHandle<'scope, CharacterOutcome>> {
+        places: &'env Places,
+    ) -> Option<ScopedJoinHandle<'scope, CharacterPart>> {
         let (marker, known) = start.take(character_id);
-        // A rescan walks every character, idle or not.
-        if !start.rescan && !plan::needs_history(state, marker.as_deref()) {
+        if !walk::walks_character(start.rescan, state, marker.as_deref()) {
             return None;
         }
-        let rescan = start.rescan;
-        let state = state.clone();
-        Some(scope.spawn(move || {
-            let outcome = self.walk_character(member, character_id, &state, known, rescan, walking);
-            if matches!(outcome, Err(Cut::Failed(_))) {
-                walking.halt();
+        let (rescan, state) = (start.rescan, state.clone());
+        Some(scope.spawn(move || match self.walk_character(member, character_id, &state, known, rescan, places) {
+            Ok(walk) => Part::Done(walk),
+            Err(Cut::Failed(e)) => {
+                places.close();
+                Part::Failed(e)
             }
-            outcome
+            Err(Cut::Halted) => Part::Halted,
         }))
     }
 
@@ -319,16 +239,17 @@ impl Syncer<'_> {
         state: &CharacterState,
         mut known: HashSet<i64>,
         rescan: bool,
-        walking: &Walking<'_>,
-    ) -> CharacterOutcome {
+        places: &Places,
+    ) -> Result<CharacterWalk, Cut> {
         let mut walk = CharacterWalk { character_id, new: Vec::new(), marker: None, missed: 0 };
         for mode in HISTORY_MODES {
+            let history = History { member, character_id, mode, places };
             let new = if rescan {
-                let whole = self.scan_whole_history(member, character_id, mode, &known, walking)?;
+                let whole = self.scan_whole_history(&history, &known)?;
                 walk.missed += whole.missed;
                 whole.new
             } else {
-                self.scan_history(member, character_id, mode, &known, walking)?
+                self.scan_history(&history, &known)?
             };
             known.extend(new.iter().copied());
             walk.new.extend(new);
@@ -338,53 +259,32 @@ impl Syncer<'_> {
     }
 
     /// One history page, unless the walk was halted or a stop was asked for.
-    fn history_page(
-        &self,
-        member: &MemberRow,
-        character_id: i64,
-        mode: i64,
-        page: usize,
-        walking: &Walking<'_>,
-    ) -> Result<crate::core::bungie::model::HistoryPage, Cut> {
-        let Some(_place) = walking.pages.take(walking.halt, self.stop) else {
+    fn history_page(&self, history: &History<'_>, page: usize) -> Result<HistoryPage, Cut> {
+        let Some(_place) = history.places.take() else {
             self.stop.check()?;
             return Err(Cut::Halted);
         };
+        let (m, character_id) = (history.member, history.character_id);
         Ok(self.call("activity history", || {
-            self.client.history_page(member.platform_id, member.member_id, character_id, mode, HISTORY_PAGE_SIZE, page)
+            self.client.history_page(m.platform_id, m.member_id, character_id, history.mode, HISTORY_PAGE_SIZE, page)
         })?)
     }
 
-    /// Pages one character's history in one mode, newest first, handing each page to `read`
-    /// until it says the walk is done.
-    fn page_through(
-        &self,
-        member: &MemberRow,
-        character_id: i64,
-        mode: i64,
-        walking: &Walking<'_>,
-        mut read: impl FnMut(&crate::core::bungie::model::HistoryPage) -> bool,
-    ) -> Result<(), Cut> {
+    /// Pages one history newest first, handing each page to `read` until it says the walk is
+    /// done.
+    fn page_through(&self, history: &History<'_>, mut read: impl FnMut(&HistoryPage) -> bool) -> Result<(), Cut> {
         for page in 0..MAX_HISTORY_PAGES {
-            if read(&self.history_page(member, character_id, mode, page, walking)?) {
+            if read(&self.history_page(history, page)?) {
                 break;
             }
         }
         Ok(())
     }
 
-    /// Pages one character's history in one mode until the core says stop, and returns the
-    /// instance ids to queue.
-    fn scan_history(
-        &self,
-        member: &MemberRow,
-        character_id: i64,
-        mode: i64,
-        known: &HashSet<i64>,
-        walking: &Walking<'_>,
-    ) -> Result<Vec<i64>, Cut> {
+    /// Pages one history until the core says stop, and returns the instance ids to queue.
+    fn scan_history(&self, history: &History<'_>, known: &HashSet<i64>) -> Result<Vec<i64>, Cut> {
         let mut new: Vec<i64> = Vec::new();
-        self.page_through(member, character_id, mode, walking, |page| {
+        self.page_through(history, |page| {
             let scan = plan::scan_history_page(page, known);
             for id in scan.new {
                 if !new.contains(&id) {
@@ -396,19 +296,20 @@ impl Syncer<'_> {
         Ok(new)
     }
 
-    /// Pages one character's history in one mode to its end (a rescan).
-    fn scan_whole_history(
-        &self,
-        member: &MemberRow,
-        character_id: i64,
-        mode: i64,
-        known: &HashSet<i64>,
-        walking: &Walking<'_>,
-    ) -> Result<WholeWalk, Cut> {
+    /// Pages one history to its end (a rescan).
+    fn scan_whole_history(&self, history: &History<'_>, known: &HashSet<i64>) -> Result<WholeWalk, Cut> {
         let mut walk = WholeWalk::default();
-        self.page_through(member, character_id, mode, walking, |page| walk.page(page, known))?;
+        self.page_through(history, |page| walk.page(page, known))?;
         Ok(walk)
     }
+}
+
+/// One character's history in one mode, and the walk's places.
+struct History<'h> {
+    member: &'h MemberRow,
+    character_id: i64,
+    mode: i64,
+    places: &'h Places,
 }
 
 /// Joins a walk thread; a panic there is carried on here, as if the walk had run in line.
