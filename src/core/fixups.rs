@@ -188,7 +188,7 @@ mod tests {
                 (format!("{name} (hash {hash}, mode {mode}, modes {list:?})"), apply(hash, Modes::new(mode, &list)))
             })
             .collect();
-        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
             insta::assert_yaml_snapshot!("fixups", results);
         });
     }

@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn the_list_in_local_time_as_columns_and_as_json() {
         let rows = rows(&players(), &berlin());
-        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!("list_table", table(&rows));
             insta::assert_snapshot!("list_json", json(&rows));
         });

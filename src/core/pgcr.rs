@@ -334,7 +334,7 @@ mod tests {
             let (id, report) = fixture(name);
             let rows = normalize(id, &report).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(rows.players.len() + rows.skipped_entries, report.entries.len(), "{name}");
-            insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_yaml_snapshot!(format!("pgcr_{name}"), rows);
             });
         }
