@@ -11,6 +11,28 @@
 //! decisions: [`bungie::client`] speaks HTTP through [`bungie::gate`], [`store`] owns every SQL
 //! statement, [`lock`] keeps one sync per database, [`sync`] and [`actions`] run the user's
 //! actions, [`output`] writes to the terminal, and [`signal`] delivers signals and stops.
+//!
+//! [`name`]: core::name
+//! [`time`]: core::time
+//! [`bungie::model`]: core::bungie::model
+//! [`bungie::envelope`]: core::bungie::envelope
+//! [`pgcr`]: core::pgcr
+//! [`fixups`]: core::fixups
+//! [`plan`]: core::plan
+//! [`refresh`]: core::refresh
+//! [`rescan`]: core::rescan
+//! [`limiter`]: core::limiter
+//! [`retry`]: core::retry
+//! [`daemon`]: core::daemon
+//! [`cli`]: core::cli
+//! [`bungie::client`]: shell::bungie::client
+//! [`bungie::gate`]: shell::bungie::gate
+//! [`store`]: shell::store
+//! [`lock`]: shell::lock
+//! [`sync`]: shell::sync
+//! [`actions`]: shell::actions
+//! [`output`]: shell::output
+//! [`signal`]: shell::signal
 
 pub mod core;
 pub mod shell;

@@ -1,4 +1,38 @@
 //! The command line: raw arguments (clap), then a checked, side-effect-free [`Config`].
+//!
+//! The flags are the reference tool's, so scripts and service files written for it keep working:
+//! `dclisync [-v] [-D DIR] [-k KEY] [-i GROUP] [-A NAME#CODE...] [-r NAME#CODE...]
+//! [-s [NAME#CODE...]] [-l] [-d] [-I SECONDS]`, with `-h`/`--help` and `-V`/`--version` as clap
+//! makes them. The rules:
+//! - At least one action is required: `--import-group`, `--add`, `--remove`, `--sync` or
+//!   `--list`. Given together they run in the order import, add, remove, sync, list, whatever
+//!   their order on the line, so one run can add players, sync them and list the result.
+//! - Import, add and sync talk to Bungie.net and need an API key, from `--api-key` or the
+//!   environment variable `DESTINY_API_KEY` (an empty key counts as none); remove and list work
+//!   without one. The key is never printed: `--help` hides the variable's value and `-v` logs
+//!   request paths, not headers.
+//! - Players are given as `NAME#CODE` ([`crate::core::name`]). `--sync` alone syncs everyone on
+//!   the list; with names, only those, and a name that is not on the list is synced once without
+//!   being added. `--remove` keeps the player's stored data.
+//! - `--daemon` needs `--sync`, and repeats it every `--interval` seconds: at least
+//!   [`MIN_INTERVAL_SECS`], [`DEFAULT_INTERVAL_SECS`] by default (the interval is read, and
+//!   checked, without `--daemon` too).
+//! - `--data-dir` defaults to the platform's local data folder plus `dcli` (on Linux
+//!   `$XDG_DATA_HOME/dcli` or `~/.local/share/dcli`), created when missing; a system without
+//!   such a folder needs the flag.
+//! - Beyond the reference tool: `--rescan` (with `--sync`, not with `--daemon`, which rescans
+//!   each player daily by itself) walks whole histories; `--json` (with `--list`) prints the
+//!   list as JSON; `--max-rps`, `--concurrency` and `--timeout` set the pace, the requests in
+//!   flight and the read timeout.
+//! - Any mistake is a usage error: exit code 2, as clap's own, with a message saying what is
+//!   wrong and naming the bad argument when there is one.
+//!
+//! The environment, besides `DESTINY_API_KEY`: `DCLI_FIX_DATA=true` (any case) repairs the
+//! nameless members of a report with extra lookups ([`crate::core::plan::member_lookups`]);
+//! `DCLISYNC_API_ROOT` replaces both Bungie hosts with one root, for tests, mirrors and demos
+//! (used as given: its scheme and host are not checked); `DCLISYNC_MAX_RPS`,
+//! `DCLISYNC_CONCURRENCY` and `DCLISYNC_TIMEOUT` stand for their flags; `RUST_LOG` filters the
+//! log as env_logger reads it, and `-v` shows dclisync's debug lines.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,6 +85,8 @@ pub struct Args {
     pub data_dir: Option<PathBuf>,
 
     /// Bungie API key (https://www.bungie.net/en/Application)
+    // clap prints this comment as the flag's help, where a bare URL reads best.
+    #[allow(rustdoc::bare_urls)]
     #[arg(short = 'k', long = "api-key", value_name = "KEY", env = "DESTINY_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 

@@ -6,8 +6,12 @@
 //! [`Effect`]s it returns, in order. A one-off run is the same machine with one round
 //! ([`Mode::Once`]), so signals behave the same in both.
 //!
-//! The rules (SPEC §1 `-d`/`-I`, §3 output, §6 signals):
-//! - rounds never overlap, and the pause counts from the end of a round;
+//! The rules:
+//! - a one-off run is one round; `--daemon` runs rounds until stopped, and only its first round
+//!   imports, adds, removes and lists, the later ones only sync;
+//! - rounds never overlap, and the pause (`--interval`) counts from the end of a round;
+//! - a daemon prints no progress bars: a line when a round starts and one when it ends, with its
+//!   totals, on stdout, and every error on stderr;
 //! - a first stop signal during a round lets the reports in hand be saved, skips the rest and
 //!   exits 128 + the signal's number, at the latest after [`STOP_GRACE`]; during the sleep it
 //!   exits at once; a second signal exits at once (with the second signal's code);
@@ -15,7 +19,24 @@
 //!   during a round starts the next round as soon as this one ends;
 //! - a round that fails because Bungie.net cannot be reached, is down or in maintenance starts an
 //!   outage, which is reported once when it starts and once when it ends, not every round;
-//! - a bad API key or an unusable database ends the daemon: retrying cannot fix them.
+//! - a bad API key or an unusable database ends the daemon: retrying cannot fix them. Any other
+//!   failed round (another sync holds the lock, the database was busy) is reported, and the
+//!   next round tries again.
+//!
+//! Exit codes, so that scripts and service managers can tell the outcomes apart:
+//! - 0: a one-off run did everything it was asked. Activities left queued for a later run (a
+//!   report that failed, one that is stuck) do not make a failure: they are reported, and the
+//!   next run takes them up.
+//! - 1: a failure the user must look at. In a one-off run: a player that could not be added or
+//!   synced (not found, private: each reported as it happened), Bungie.net unreachable, failing
+//!   or in maintenance, a bad API key, another sync holding the database, a database that cannot
+//!   be opened or written. A daemon ends with 1 only for what retrying cannot fix: a bad key or
+//!   an unusable database.
+//! - 2: a usage error, as clap's own (also for the checks made before any round: no action, no
+//!   key for an action that needs one, no data folder).
+//! - 128 + the signal's number after a stop: 130 after SIGINT (Ctrl-C; on Windows, Ctrl-C is
+//!   taken as SIGINT), 143 after SIGTERM, 129 after SIGHUP. A second signal exits at once with
+//!   its own code.
 
 use std::time::Duration;
 

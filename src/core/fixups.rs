@@ -1,8 +1,36 @@
-//! The data fix-ups of SPEC §5: Bungie files some playlists under the wrong mode, or under none;
-//! the dcli family repairs them before storing so the readers can filter by mode.
+//! The data fix-ups: Bungie files some playlists under the wrong mode, or under none; the dcli
+//! family repairs them before storing so the readers can filter by mode. The rules are the
+//! reference tool's, so both tools store the same modes for a match.
 //!
-//! Each rule is data (a hash or mode to match and a list of [`Op`]s); [`apply`] runs the five
-//! steps in order, each seeing the result of the previous one.
+//! An activity has a primary mode and a list of modes ([`Modes`], each mode listed once). Three
+//! operations change them:
+//! - *set M*: M becomes the primary mode, and is added to the list if missing;
+//! - *add M*: M is added to the list if missing; the primary mode stays;
+//! - *drop M*: M is removed from the list; the primary mode stays.
+//!
+//! [`apply`] runs five steps in this order, each seeing what the previous ones left (step 2
+//! matches on the primary mode step 1 may have set, step 5 only sees a primary mode 32 that no
+//! earlier step replaced). Within a step at most one rule matches, and its operations run in the
+//! order written:
+//! 1. Primary mode 0 (Bungie gave none), by director activity hash: 2259621230 → set 48;
+//!    903584917 or 3847433434 → set 25; 1113451448 → set 88.
+//! 2. The competitive playlists (hash 2754695317 or 2607135461), by primary mode: 89 → set 704,
+//!    add 69; 71 → drop 71, drop 70, set 72, add 69; 88 → set 700; 59 → set 701; 37 → set 702;
+//!    38 → set 703, add 69.
+//! 3. Iron Banner, by hash: 2955009825 → set 800, drop 45; 2888503916 → set 801, drop 91.
+//! 4. Checkmate, by hash: 480175362 → set 711, add 710, drop 70, drop 73; 2461220411 → set 713,
+//!    add 710, drop 70; 1251966208 → set 714, add 710, drop 71, drop 70; 2344293485 → set 715,
+//!    add 710, drop 70; 3876264582 → set 712, add 710, drop 69.
+//! 5. Private matches (primary mode 32), by hash: 4242525388 or 559852413 → set 51, add 12;
+//!    1859507212 or 3959500077 → set 52, add 10; 2491884566 or 3076038389 → set 57, add 48;
+//!    29726492 or 1543557109 → set 56, add 25; 2143799792 or 2903879783 → set 55, add 37;
+//!    2923123473 → set 80; 3530889940 → set 81; 84526555 → set 62, add 61; 3344441646 → set 61;
+//!    1887396202 → set 59; 1978116819 → set 88; 2404525917 → set 65; 1218001922 → set 53,
+//!    add 31; 3767360267 → set 54, add 38.
+//!
+//! Modes 700–715 and 800–801 are the dcli family's own numbers for playlists Bungie gives no
+//! mode of their own. Every rule is data, in the tables below, one table per step; the
+//! fix-ups are idempotent, so fixing a fixed activity changes nothing.
 
 /// Hashes of the competitive playlists (pre-Season 25 and freelance).
 const COMPETITIVE_HASHES: [i64; 2] = [2_754_695_317, 2_607_135_461];
@@ -24,11 +52,12 @@ enum Op {
 
 use Op::{Add, Drop, Set};
 
-/// Step 1: primary mode 0, by director activity hash.
+/// Step 1: activities Bungie gave primary mode 0, by director activity hash.
 const MODE_NONE_RULES: &[(i64, &[Op])] =
     &[(2_259_621_230, &[Set(48)]), (903_584_917, &[Set(25)]), (3_847_433_434, &[Set(25)]), (1_113_451_448, &[Set(88)])];
 
-/// Step 2: competitive playlists, by primary mode.
+/// Step 2: activities of the [`COMPETITIVE_HASHES`] playlists, by primary mode (the game type
+/// Bungie filed them under).
 const COMPETITIVE_RULES: &[(i64, &[Op])] = &[
     (89, &[Set(704), Add(69)]),
     (71, &[Drop(71), Drop(70), Set(72), Add(69)]),
@@ -117,7 +146,7 @@ fn rule(rules: &'static [(i64, &'static [Op])], key: i64) -> Option<&'static [Op
     rules.iter().find(|(k, _)| *k == key).map(|(_, ops)| *ops)
 }
 
-/// Applies the five fix-up steps of SPEC §5 to an activity with director activity hash `hash`.
+/// Applies the five fix-up steps, in order, to an activity with director activity hash `hash`.
 pub fn apply(hash: i64, mut modes: Modes) -> Modes {
     if modes.mode == MODE_NONE {
         if let Some(ops) = rule(MODE_NONE_RULES, hash) {

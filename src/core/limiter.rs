@@ -1,8 +1,18 @@
 //! The request pace: at most R requests in any window of W seconds, spread evenly, and fewer
 //! once Bungie says "too many".
 //!
+//! Bungie allows a client IP about 25 requests per second, averaged over a rolling 10 seconds
+//! ([`BUNGIE_WINDOW`]), and answers anything beyond with throttle errors that cost a pause of
+//! about 10 s. dclisync stays under the limit by itself instead of finding it by being
+//! throttled: one pace is shared by every thread and endpoint of a run, at `--max-rps` (default
+//! [`crate::core::cli::DEFAULT_MAX_RPS`]) less [`HEADROOM`], so 245 requests per 10 s by default;
+//! `--max-rps 0` lifts it (for mirrors and tests). Beside the pace, the gate bounds the requests
+//! in flight (`--concurrency`, default [`crate::core::cli::DEFAULT_CONCURRENCY`]): a fixed pool
+//! of workers downloads the reports, never a thread per activity.
+//!
 //! Pure: time is a [`Duration`] since an origin the caller chooses, so tests drive a virtual
-//! clock. The shell ([`crate::shell::bungie::gate`]) holds one [`Pace`] for every thread and endpoint.
+//! clock. The shell ([`crate::shell::bungie::gate`]) holds one [`Pace`] for every thread and
+//! endpoint, and makes each request wait for its slot.
 //!
 //! Requests are spaced at least W/R apart. If consecutive requests are never closer than W/R,
 //! a window of length W holds at most R of them, so the window limit follows from the spacing.
@@ -29,7 +39,7 @@ pub const BUNGIE_WINDOW: Duration = Duration::from_secs(10);
 /// (thread scheduling, connection set-up) never crowd one of its windows.
 pub const HEADROOM: f64 = 0.98;
 /// How long an unexplained throttle is remembered, waiting for a second one like it.
-pub const SUSPECT_MEMORY: Duration = Duration::from_secs(60);
+pub const LONE_THROTTLE_MEMORY: Duration = Duration::from_secs(60);
 
 /// A slot to send in: when, and in which throttle epoch it was handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +136,9 @@ impl Pace {
         let held = self.recent.iter().filter(|t| **t <= sent_at && **t + BUNGIE_WINDOW > sent_at).count();
         let pace = self.per_window;
         let near_limit = held * 10 >= pace * 9;
-        let seen_before =
-            self.suspect.is_some_and(|(count, at)| now < at + SUSPECT_MEMORY && held.abs_diff(count) <= count / 5 + 1);
+        let seen_before = self
+            .suspect
+            .is_some_and(|(count, at)| now < at + LONE_THROTTLE_MEMORY && held.abs_diff(count) <= count / 5 + 1);
         if near_limit || seen_before {
             self.suspect = None;
             self.allow(held.saturating_sub(2).clamp(pace / 4, pace));

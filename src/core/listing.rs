@@ -2,6 +2,11 @@
 //! sync in local time, activities stored, queued and stuck, and characters (deleted ones
 //! marked); as plain aligned columns, or as JSON for scripts.
 //!
+//! The last sync is the end of dclisync's last complete sync of the player; for a player the
+//! reference tool added and dclisync has not synced yet, the reference tool's own `sync.last_sync`.
+//! In JSON, ids are decimal strings, as Bungie sends them, since they do not fit a JavaScript
+//! number.
+//!
 //! Pure: the shell passes what the store holds and the local time zone.
 
 use jiff::tz::TimeZone;

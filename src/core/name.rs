@@ -1,4 +1,13 @@
 //! Bungie names (`NAME#CODE`): parsing user input and formatting stored names.
+//!
+//! The rules, wherever the command line takes a player:
+//! - the argument splits at its **last** `#`: a name may itself hold `#`, a code never does;
+//! - the name is everything before it, kept as typed: spaces and non-ASCII characters are fine
+//!   (the shell's quoting keeps them in one argument), but it must not be empty or blank;
+//! - the code is 1 to 4 ASCII digits, no sign; it is shown and stored zero-padded to four digits
+//!   (`Guardian#42` is `Guardian#0042`), the form Bungie shows and the dcli tables hold, so
+//!   `#42` and `#0042` name the same player;
+//! - anything else is a usage error whose message names the argument ([`NameError`]).
 
 use std::fmt;
 use std::str::FromStr;

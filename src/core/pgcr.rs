@@ -1,8 +1,84 @@
-//! A post-game carnage report as the rows the dcli tables hold (SPEC §4 value rules).
+//! A post-game carnage report as the rows the dcli tables hold.
 //!
-//! [`normalize`] is pure: it takes the parsed report and gives a [`PgcrRows`] with every value
-//! rule applied (fix-ups, class hashes, zero-padded codes, fireteam id text, defaults for missing
-//! values). The store writes these rows as they are.
+//! [`normalize`] is pure: it takes the parsed report and gives a [`PgcrRows`] with every rule
+//! below applied; the store writes these rows as they are. The rules follow the reference tool's,
+//! so that the dcli readers (and SQL written for either tool) see the same rows whichever tool
+//! stored a match.
+//!
+//! # The activity
+//!
+//! - `activity_id` is the instance id that was asked for. A report that names another instance
+//!   is refused ([`NormalizeError::WrongInstance`]): storing it under the asked id would file one
+//!   match under another. A report that names none is taken as the one asked for. A report with
+//!   neither `activityDetails` nor `entries` is refused as empty, so the activity stays queued
+//!   and is asked for again.
+//! - `period` is stored as `YYYY-MM-DDTHH:MM:SS+00:00` in UTC, fractions dropped and offsets
+//!   folded in ([`normalize_period`]): the readers compare periods as text, which orders them
+//!   only if every row is written in this one form. Text that is not a timestamp is stored as it
+//!   came; a report without a period gets the Unix epoch.
+//! - `mode` and the `modes` rows are `activityDetails.mode` and `modes[]` (each mode once) after
+//!   the fix-ups of [`crate::core::fixups`]; `platform` is `activityDetails.membershipType`;
+//!   `director_activity_hash` and `reference_id` are stored as sent.
+//!
+//! # Teams
+//!
+//! One `team_result` row per `teams[]` entry that has a `teamId` (the first of a repeated id
+//! wins): the integer part of `score.basic.value`, and of `standing.basic.value`, or
+//! [`STANDING_UNKNOWN`] when the team has none. Rumble has no teams, so no rows.
+//!
+//! # Entries
+//!
+//! Each `entries[]` entry gives one member row, one character row and one stats row:
+//! - the member comes from `player.destinyUserInfo`: `platform_id` is its `membershipType`, the
+//!   Bungie name is kept only together with a code from 0 to 9999, and the code is stored
+//!   zero-padded to four digits (42 → `"0042"`), as Bungie shows it; an empty name is no name.
+//! - the character is `characterId`, of the class [`class_of_hash`] reads from
+//!   `player.classHash`: 3655393761 Titan (0), 671679327 Hunter (1), 2271682572 Warlock (2),
+//!   anything else [`CLASS_UNKNOWN`] (255). The store lets a known class repair a stored 255 and
+//!   never lets 255 replace a known class, so a report that lost the class costs nothing.
+//! - the stats row holds the integer part of `values.<key>.basic.value` for `assists`, `score`,
+//!   `kills`, `deaths`, `completed`, `opponentsDefeated`, `activityDurationSeconds`,
+//!   `standing`, `team`, `completionReason`, `startSeconds`, `timePlayedSeconds`,
+//!   `playerCount` and `teamScore`; `averageScorePerKill` and `averageScorePerLife` as floats;
+//!   `player.lightLevel` and `player.emblemHash`; the fireteam id as text (below); and from
+//!   `extended.values` the integer part of `precisionKills`, `weaponKillsAbility`,
+//!   `weaponKillsGrenade`, `weaponKillsMelee`, `weaponKillsSuper` and `allMedalsEarned`.
+//! - every `extended.values` key, those six included, is one `medal_result` row: the key as
+//!   text (in a column the schema declares INTEGER, as the reference tool does) and its count.
+//! - every `extended.weapons[]` entry with a `referenceId` is one `weapon_result` row:
+//!   `uniqueWeaponKills`, `uniqueWeaponPrecisionKills` and the float
+//!   `uniqueWeaponKillsPrecisionKills` (the first of a repeated weapon wins). A `weapons` list
+//!   holding anything but objects is read as no list at all.
+//!
+//! An entry without a membership id or a character id cannot be tied to a member or character
+//! row, and a second entry for the same character (a player who left and rejoined) would break
+//! the one-row-per-character-and-activity key: both are left out and counted in
+//! [`PgcrRows::skipped_entries`].
+//!
+//! # Missing values
+//!
+//! A missing or malformed value never makes a report unstorable. `standing` becomes
+//! [`STANDING_UNKNOWN`] (2325); every other missing number becomes 0 (`team`, the averages, a
+//! platform, a hash); an entry without `extended` gets zeros in the six columns above and no
+//! medal or weapon rows. Mode and platform numbers dclisync does not know are stored as they
+//! come, so the readers can make sense of them later.
+//!
+//! # Fireteam ids
+//!
+//! Bungie sends `fireteamId` only as a float `value`; its `displayValue` is a 32-bit number
+//! clamped to "-2147483648", the same for everyone, and useless. [`fireteam_text`] writes the
+//! float's integer part in plain decimal, with no exponent and no ".0", in the shortest digits
+//! that identify the float (1.2740764323870416e17 → "127407643238704160"; "0" when missing):
+//! the text the reference tool stores, so fireteams compare equal across rows of both tools.
+//!
+//! # Member rows
+//!
+//! A report is a snapshot of its match, and an entry may list a player without a Bungie name or
+//! with platform 0. So the store lets a report's member row only fill in what the stored row
+//! lacks: it never overwrites a stored platform, display name or Bungie name, and a nameless
+//! entry never blanks a known player (see [`crate::shell::store`]). With `DCLI_FIX_DATA`, such
+//! entries of players not stored yet are first repaired from Bungie
+//! ([`crate::core::plan::member_lookups`]).
 
 use serde::Serialize;
 

@@ -2,6 +2,56 @@
 //!
 //! Observe, decide, act: the shell gathers what Bungie listed and what is stored, these pure
 //! functions decide, and the shell carries the plan out. Plans are plain data in a stable order.
+//!
+//! # The rules of a sync
+//!
+//! For each player, in turn:
+//! 1. Read the profile: the live characters, their classes and their `dateLastPlayed`. Once a
+//!    day ([`account_check_due`]) also read the account stats, the only list of the deleted
+//!    characters, whose matches belong to the player's history as much as the live ones'.
+//! 2. For each character that needs it ([`needs_history`]), read its history in the
+//!    [`HISTORY_MODES`], mode 32 (private matches, which mode 5 does not list) and then mode 5
+//!    (all public PvP), [`HISTORY_PAGE_SIZE`] activities a page, newest first, until a page
+//!    reaches an activity already queued for the character, or the history ends
+//!    ([`scan_history_page`]). A first sync thus reads the whole history, a later one only what
+//!    is new. Gambit private matches ([`GAMBIT_PRIVATE_HASHES`]) are listed under mode 32 but
+//!    are not Crucible: they are never queued, so never fetched or stored.
+//! 3. Queue every new instance id in the `activity_queue` table before any report is fetched:
+//!    a character's whole walk is queued in one transaction, together with its marker (below).
+//!    A run killed at any point thus leaves a walk queued whole or not at all, and the next run
+//!    resumes from the queue, so killing and rerunning ends where one clean run would.
+//! 4. Plan the downloads ([`fetch_plan`]): every queued activity once, however many tracked
+//!    characters played it, newest first. One already stored (another tracked player was in the
+//!    match) is only marked synced, never fetched again. Each fetched report is stored, and its
+//!    queue rows marked synced, in one transaction of its own: a report is either stored and
+//!    done or still queued, never half-written. Store writes happen on one thread and never wait
+//!    on the network.
+//! 5. A report whose download fails after its retries stays queued and is tried again next
+//!    round; dclisync's own table `dclisync_attempt` counts the downloads that gave up on it,
+//!    with the last error. After [`STUCK_AFTER_ATTEMPTS`] it is stuck: reported, and tried once
+//!    every [`STUCK_RETRY_SECS`] instead of every round ([`retry_due`]), so a report Bungie
+//!    cannot serve does not cost requests forever, yet is never given up.
+//!
+//! # Idle characters
+//!
+//! A complete walk leaves a marker: the `dateLastPlayed` it saw ([`marker_after_walk`]). While
+//! the profile shows that same date the character has not played since, and its history is not
+//! read, so an idle player costs one profile request a round (besides the account stats once a
+//! day and the daemon's daily rescan). Any other date means walk: a later one is a new match, an
+//! earlier one a clock gone back, and doubt is settled by asking. The marker is kept only once
+//! the play is [`HISTORY_SETTLE_SECS`] old, because Bungie lists a match in the history a little
+//! after `dateLastPlayed` moves. A deleted character is walked once more after it is found
+//! deleted (it may have played before it was deleted), then only by rescans.
+//!
+//! Paging back only to the newest known activity can miss a match Bungie lists late or under
+//! the other mode; [`crate::core::rescan`] walks whole histories to find those.
+//!
+//! # Nameless members
+//!
+//! With `DCLI_FIX_DATA`, the entries of a report that lack a Bungie name, a code or a platform,
+//! and whose member is not stored yet, are looked up with GetMembershipsById after the download
+//! and before the store transaction ([`member_lookups`], [`repair_member`]); the lookups pass
+//! the same pace as every other request.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -1,5 +1,22 @@
-//! Which Bungie account a name stands for: the cross-save rules of SPEC §2, and the class of a
-//! character as the dcli tables number it.
+//! Which Bungie account a name stands for, and the class of a character as the dcli tables
+//! number it.
+//!
+//! A search by Bungie name (SearchDestinyPlayerByBungieName, on every platform) answers one user
+//! card per platform account of that name. A cross-save player has one card per platform, all
+//! with the same `crossSaveOverride`: the platform whose account holds their characters. So
+//! ([`choose_card`], cards without a membership id left out):
+//! - no card: the player is not found, and the message names them;
+//! - one card: that is the player;
+//! - several cards, all with the same non-zero `crossSaveOverride`: the card of that platform
+//!   (its `membershipType` equals the override);
+//! - otherwise (unlinked accounts sharing a name, or no card of the override's platform): ask
+//!   LinkedProfiles of the first card, and take the profile played most recently, by
+//!   `dateLastPlayed` ([`choose_linked`]); the first one when no date reads, and the first card
+//!   when LinkedProfiles lists none.
+//!
+//! Classes: a profile's `classType` 0, 1 or 2 (Titan, Hunter, Warlock) is stored as it is,
+//! anything else as 255, the number the dcli tables use for an unknown class
+//! ([`class_of_type`]).
 
 use crate::core::bungie::model::UserCard;
 use crate::core::pgcr::CLASS_UNKNOWN;

@@ -3,6 +3,12 @@
 //! stats. Such a report is fetched once more in a later round, once the match is that old, and
 //! replaces the stored rows only if it changed (and lost nobody).
 //!
+//! The second fetch is the last: whatever it brings, the report is not fetched a third time. A
+//! second copy that lists fewer characters than the first is dropped, since it would lose
+//! players; one whose download fails for a passing reason is tried again next round, and one
+//! Bungie refuses for good leaves the first copy in place. The replacement is one transaction:
+//! the old rows go and the new ones come together.
+//!
 //! Pure: the shell passes the time of the fetch and `now`, and stores what [`ReportFetch`] says.
 
 use std::collections::BTreeSet;

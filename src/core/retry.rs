@@ -2,6 +2,26 @@
 //!
 //! Pure: the caller passes the attempt number and a random unit value (time and randomness are
 //! inputs), and gets back whether to retry and the pause.
+//!
+//! The rules ([`decide`]), by what [`crate::core::bungie::envelope`] made of the answer:
+//! - A passing failure ([`ApiError::is_transient`]: no connection, a timeout, an HTTP 5xx or 429
+//!   without an envelope, an HTML, truncated or invalid body, a throttle, ErrorCode 1618) is
+//!   tried again, [`MAX_TRIES`] tries in all. The first try that succeeds wins; past the last,
+//!   the request gives up and what it was for stays queued for a later round.
+//! - Before trying again it waits what the server asked for: `ThrottleSeconds` or `Retry-After`
+//!   ([`server_wait`]). A throttle or an HTTP 429 that names no wait waits Bungie's usual
+//!   [`DEFAULT_THROTTLE_WAIT`]. Any other passing failure waits a capped exponential backoff
+//!   with jitter ([`backoff`]), so that threads failing together do not come back together.
+//! - Maintenance (ErrorCode 5) and a bad or missing key (2101, 2102) stop the round: no other
+//!   request can succeed now, and retrying would only add load. After maintenance the daemon
+//!   tries again next round; a bad key ends it ([`crate::core::daemon`]).
+//! - A private activity feed (1665) skips the player, naming the setting that hides it.
+//! - Anything else (1653 for a report Bungie does not have, another ErrorCode, another HTTP
+//!   4xx) is not tried again now: the activity stays queued for the next round.
+//!
+//! A throttle also concerns every other request: [`pause_for_everyone`] tells the shared pace
+//! ([`crate::core::limiter`]) to hold every request for the wait, and, when the pace itself was
+//! too fast (a throttle or HTTP 429, not a 503 asking to come back later), to slow down.
 
 use std::time::Duration;
 

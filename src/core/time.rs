@@ -2,6 +2,11 @@
 //!
 //! Only what dclisync needs: parse a timestamp into Unix seconds, and format Unix seconds as
 //! `YYYY-MM-DDTHH:MM:SS+00:00`, the form the reference tool stores and the readers expect.
+//!
+//! Every time dclisync stores as text (a match's `period`, `sync.last_sync`, the times in its
+//! own tables) is written in that one form, in UTC and without fractions: the readers compare
+//! and sort these columns as text, which only works if no row uses another offset or precision.
+//! Times dclisync only computes with are kept as Unix seconds instead.
 
 /// Seconds in one day.
 const SECONDS_PER_DAY: i64 = 86_400;

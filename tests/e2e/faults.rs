@@ -1,6 +1,7 @@
-//! Every fault of SPEC §2 "Politeness and faults" against the fake Bungie: each run ends with the
-//! exit code and message the contract names, and the database is complete (after a rerun where
-//! the fault stops the round), with nothing stored twice.
+//! Every kind of fault Bungie.net shows (timeouts, 5xx, HTML pages, broken JSON, throttling,
+//! maintenance, a private player, a missing report) against the fake Bungie: each run ends with
+//! the exit code and message that fault calls for, and the database is complete (after a rerun
+//! where the fault stops the round), with nothing stored twice.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
-//! Reports fetched too early (SPEC §3): a report fetched within 15 minutes of its match's end is
-//! fetched once more in a later round, and replaces the stored rows if it changed.
+//! Reports fetched too early: Bungie fills a report in over several minutes after its match, so a
+//! report fetched within 15 minutes of its match's end is fetched once more in a later round, and
+//! replaces the stored rows if it changed.
 
 use std::time::{Duration, Instant};
 

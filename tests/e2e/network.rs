@@ -1,5 +1,6 @@
-//! Politeness and faults (SPEC §2 "Politeness and faults", §3, §6): one sync per database, kill -9
-//! at any point, and every kind of failing answer, each ending in a complete database.
+//! Faults around the network and the process: one sync per database, kill -9 at any point, and
+//! every kind of failing answer, each ending in a complete database with nothing lost and
+//! nothing stored twice.
 
 use std::collections::BTreeSet;
 use std::fs::File;

@@ -107,7 +107,7 @@ fn a_second_sync_of_idle_players_asks_for_no_history() {
     let out = sync(dir.path(), &fake);
     out.assert_success();
 
-    // No character played since: no history page is needed (SPEC §3, "skip work").
+    // No character played since, so nothing new can be listed: no history page is needed.
     let since = fake.requests_since(mark);
     let history: Vec<String> = since.iter().filter(|r| r.is_history()).map(|r| r.path_and_query()).collect();
     assert!(

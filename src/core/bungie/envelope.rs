@@ -1,9 +1,28 @@
 //! The Bungie response envelope and what each answer means for the caller.
 //!
-//! Bungie decides on `ErrorCode`, not on the HTTP status: errors come with non-200 statuses and the
-//! envelope in the body, and during outages the body is an HTML page. [`classify`] turns a raw
-//! answer (status, content type, body) into the `Response` value or an [`ApiError`], and
-//! [`ApiError::is_transient`] says whether asking again may help.
+//! Every Bungie answer is an envelope, `{"Response": …, "ErrorCode": n, "ThrottleSeconds": n,
+//! "ErrorStatus": "…", "Message": "…", "MessageData": {}}`, and `ErrorCode` 1 is success. The
+//! decision rests on `ErrorCode`, never on the HTTP status: Bungie sends its errors with non-200
+//! statuses (often a plain 500) and the envelope in the body, so the status alone cannot tell a
+//! throttle from a bad key or an outage. [`classify`] turns a raw answer (status, content
+//! type, body) into the `Response` value or an [`ApiError`]:
+//! - A body is read as an envelope only when its content type says JSON (or says nothing): during
+//!   outages Bungie and its proxies answer with an HTML page. A body that is not an envelope with
+//!   an `ErrorCode` (HTML, truncated or invalid JSON) is [`ApiError::BadBody`] under status 200,
+//!   and [`ApiError::Http`] with the `Retry-After` seconds otherwise; both are worth a retry.
+//! - An envelope with `ThrottleSeconds` above 0 is [`ApiError::Throttled`], whatever its code.
+//! - ErrorCode 5 (SystemDisabled): Bungie is down for maintenance, [`ApiError::Maintenance`].
+//! - 2101 and 2102 (invalid, expired or missing key): [`ApiError::BadKey`].
+//! - 31, 35, 36, 37, 51 (PerEndpointRequestThrottleExceeded), 54–57 and 1672
+//!   (DestinyThrottledByGameServer): throttled even when no wait is named.
+//! - 1665 (DestinyPrivacyRestriction): the player hides their activity, [`ApiError::Privacy`].
+//! - 1653 (DestinyPGCRNotFound): Bungie does not have the report, [`ApiError::PgcrNotFound`].
+//! - Any other code, 1618 (DestinyUnexpectedError) among them, is [`ApiError::Bungie`] with
+//!   Bungie's status and message.
+//!
+//! [`ApiError::is_transient`] says whether asking again may help (of the codes, only the
+//! throttles and 1618); [`crate::core::retry`] decides what follows. A `Response` of `null`
+//! reads as the empty answer, and a `Response` of an unexpected shape is a bad body.
 
 use std::fmt;
 

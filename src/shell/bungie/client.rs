@@ -1,8 +1,24 @@
 //! The HTTP client: sends one request to Bungie.net and classifies the answer.
 //!
-//! Every request carries the API key in `X-API-Key` (never logged), a `User-Agent` naming
-//! dclisync, and connect/read timeouts so a stuck server cannot hang a sync. All paths keep their
-//! trailing slash and go straight to the right host: a redirect would drop the key.
+//! The rules of every request:
+//! - Hosts: [`STATS_ROOT`] (`https://stats.bungie.net`) for the match reports, [`WWW_ROOT`]
+//!   (`https://www.bungie.net`) for everything else. `DCLISYNC_API_ROOT` replaces both with one
+//!   root (tests, mirrors, demos), used as given without its trailing slash: its scheme and host
+//!   are not checked.
+//! - Paths are Bungie's own, `/Platform/...` with the trailing slash, each on the host that
+//!   serves it, so that no request relies on a redirect to reach Bungie with its key. Redirects
+//!   are not turned off, though: the HTTP library (attohttpc) follows up to five by default, and
+//!   sends every header again, the key included, to wherever they point.
+//! - Headers: the API key in `X-API-Key` (never logged, and hidden from `Debug`), a
+//!   `User-Agent` of `dclisync/` and the version, and `Accept: application/json`.
+//! - Timeouts, so that a stuck server fails a request (a passing failure, retried) instead of
+//!   hanging a sync: the connection must open within `--timeout` and at most 10 s, each read
+//!   waits at most `--timeout`, and the whole request at most twice that.
+//! - A body over 32 MiB is cut there (no Bungie response comes near it) and then fails to parse.
+//! - Every request first passes the [`Gate`] (the pace and the bound on requests in flight),
+//!   and tells it how a failed answer failed, so that one throttle answer slows every thread.
+//! - The answer's meaning comes from [`classify`]: the envelope's `ErrorCode`, not the HTTP
+//!   status; `Retry-After` is read as a number of seconds.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,9 +1,35 @@
 //! The store: the one owner of every SQL statement.
 //!
-//! It opens (or creates) `dcli.sqlite3`, refuses files that are not dcli databases without
-//! writing a byte to them, keeps the dcli tables exactly as the readers expect (`version` = 10)
-//! and migrates dclisync's own `dclisync_*` tables by `PRAGMA user_version`. Every public method
-//! that writes runs in one transaction.
+//! The database is the product: players query it with SQL, and the dcli reader tools (dcliah,
+//! dcliad, dclistat) open it directly. Its rules:
+//! - It is the file [`DB_FILE_NAME`] (`dcli.sqlite3`) in the data folder, the name the readers
+//!   look for; the folder and the file are created when missing.
+//! - It runs in WAL mode, so readers can query while a sync writes, with `synchronous = NORMAL`
+//!   (a power cut may lose the last commits, never the file's consistency) and foreign keys on,
+//!   so that deleting an activity takes every row that hangs off it. A write waits up to 10 s
+//!   for another connection's lock before it fails as busy.
+//! - The dcli tables are created exactly as `dcli_schema_v10.sql` has them: names, columns,
+//!   types, keys and indexes are what the readers expect, and that file is never edited. The
+//!   `version` table holds [`DCLI_VERSION`] (10) and must keep holding it: the readers drop and
+//!   recreate every table when it holds anything else, which would wipe the history.
+//! - dclisync's own data lives in tables named `dclisync_*`, which the readers never look at,
+//!   made by the files of `migrations/`. They are applied in order, in the transaction that
+//!   opens the database, and `PRAGMA user_version` counts those applied. Migrations are
+//!   append-only (a shipped file is never edited), so a database of any earlier dclisync, or of
+//!   the reference tool (`user_version` 0), is brought forward in place without losing data. A
+//!   `user_version` above the migrations this build knows is not refused: no migration runs and
+//!   the database is used as it is.
+//! - Before anything is written, an existing file is inspected read-only, and refused, left as
+//!   it was, when it is not an sqlite3 file, is an sqlite3 database without a `version` table
+//!   (not a dcli database), has a `version` table that is empty or whose highest version is
+//!   not 10, or when sqlite finds it corrupt. An empty file, or an sqlite3 file with no tables,
+//!   is taken as new.
+//! - Every public method that writes runs in one transaction. A report is stored, and its queue
+//!   rows marked synced, in the same one: it is stored and done, or still queued.
+//! - Member rows from a search or a profile are current and replace what they have; member rows
+//!   from a match report only fill in what the stored row lacks. A character's class other
+//!   than 255 replaces the stored one, so a known class repairs an unknown one; 255 (unknown)
+//!   never replaces a stored class.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
