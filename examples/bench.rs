@@ -9,14 +9,6 @@
 //! big process would inherit its high-water mark across `exec`, so every measured program is
 //! started by a small relay (this binary again, `--relay`), whose children start small.
 
-#[allow(dead_code)]
-#[path = "../tests/common/world.rs"]
-mod world;
-
-#[allow(dead_code)]
-#[path = "../tests/common/fake.rs"]
-mod fake;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::{BufRead, BufWriter, Write};
@@ -27,8 +19,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use serde_json::{json, Value};
 
-use fake::{FakeBungie, FakeOptions, FaultKind, BUNGIE_LIMIT};
-use world::{World, WorldConfig};
+use dclisync_testkit::fake::{FakeBungie, FakeOptions, FaultKind, BUNGIE_LIMIT};
+use dclisync_testkit::world::{World, WorldConfig};
 
 /// The key both fakes accept.
 const KEY: &str = "bench-key-not-a-bungie-key";
@@ -42,16 +34,6 @@ const MATCHES_1500: usize = 155;
 const MATCHES_5000: usize = 525;
 /// A measured run taking longer than this is killed and reported as timed out.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
-/// Environment a user may have set that would change what dclisync does.
-const DCLISYNC_ENV: [&str; 7] = [
-    "DESTINY_API_KEY",
-    "DCLISYNC_API_ROOT",
-    "DCLISYNC_MAX_RPS",
-    "DCLISYNC_CONCURRENCY",
-    "DCLI_FIX_DATA",
-    "RUST_LOG",
-    "XDG_DATA_HOME",
-];
 
 #[derive(Parser)]
 #[command(about = "Measure dclisync: ingest speed, syncs against the fake Bungie, peak memory")]
@@ -221,8 +203,8 @@ fn wait_with_usage(mut child: std::process::Child, started: Instant, timeout: Du
     }
 }
 
-/// Runs `program args` through the relay with `env` added to a clean environment, its output
-/// going to files in `work`.
+/// Runs `program args` through the relay with `env` added to a clean environment (none of the
+/// kit's `DCLISYNC_ENV`), its output going to files in `work`.
 fn measure(program: &Path, args: &[OsString], env: &[(&str, String)], work: &Path) -> Result<Measured, String> {
     static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -240,9 +222,7 @@ fn measure(program: &Path, args: &[OsString], env: &[(&str, String)], work: &Pat
         .stdin(Stdio::null())
         .stdout(file(&out)?)
         .stderr(file(&err)?);
-    for name in DCLISYNC_ENV {
-        command.env_remove(name);
-    }
+    dclisync_testkit::clean_env(&mut command);
     command.envs(env.iter().map(|(k, v)| (k, v)));
     let status = command.status().map_err(|e| format!("cannot start the relay: {e}"))?;
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
@@ -525,7 +505,7 @@ fn sync_once(
 
 /// (expected activities stored, unexpected activities stored, unsynced queue rows).
 fn database_state(data: &Path, expected: &BTreeSet<i64>) -> Result<(usize, usize, usize), String> {
-    let path = data.join("dcli.sqlite3");
+    let path = dclisync_testkit::db_path(data);
     let db = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let sql = |e: rusqlite::Error| format!("{}: {e}", path.display());

@@ -6,14 +6,6 @@
 //! `just bench-daemon` builds the release binary and runs this. The limit: over 50 idle rounds,
 //! resident memory grows by no more than 5 MB. Linux only (it reads `/proc`).
 
-#[allow(dead_code)]
-#[path = "../tests/common/world.rs"]
-mod world;
-
-#[allow(dead_code)]
-#[path = "../tests/common/fake.rs"]
-mod fake;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,6 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use dclisync_testkit::{fake, world};
 
 const API_KEY: &str = "bench-key-not-a-bungie-key";
 /// The growth the issue allows over the idle rounds.
@@ -57,8 +50,8 @@ fn main() {
 
     let dclisync = |extra: &[&str]| {
         let mut cmd = Command::new(&args.bin);
+        dclisync_testkit::clean_env(&mut cmd);
         cmd.arg("-D").arg(&dir).args(extra).env("DCLISYNC_API_ROOT", fake.uri()).env("DESTINY_API_KEY", API_KEY);
-        cmd.env_remove("RUST_LOG");
         cmd
     };
     let added = dclisync(&["--add"]).args(&names).stdout(Stdio::null()).status();

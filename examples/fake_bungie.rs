@@ -6,18 +6,11 @@
 //! stopped. `--info FILE` also writes those as `KEY=value` lines a shell script can source.
 //! `--latency-ms`, `--max-rps` and `--fault-rate` make it a slower, stricter, flakier server.
 
-#[allow(dead_code)]
-#[path = "../tests/common/world.rs"]
-mod world;
-
-#[allow(dead_code)]
-#[path = "../tests/common/fake.rs"]
-mod fake;
-
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use dclisync_testkit::{fake, world};
 
 /// The key the fake accepts: it is not a Bungie key and works nowhere else.
 const DEMO_API_KEY: &str = "demo-key-not-a-bungie-key";

@@ -1,12 +1,9 @@
-//! Shared helpers of the integration tests: the generated world, the fake Bungie serving it, the
-//! database reader, and [`Dclisync`], which runs the real binary in a clean environment with a
-//! timeout and captures what it printed.
+//! Shared helpers of the integration tests: [`Dclisync`], which runs the real binary in a clean
+//! environment with a timeout and captures what it printed, and the steps and soft checks the
+//! tests repeat. The generated world, the fake Bungie serving it and the database reader are the
+//! test kit's (`tests/kit/`, crate `dclisync-testkit`), re-exported here under their old names.
 
 #![allow(dead_code)] // Each test uses a different part of the fixture.
-
-pub mod db;
-pub mod fake;
-pub mod world;
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -16,12 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use db::{db_path, Db};
-pub use fake::FakeBungie;
-pub use world::{World, WorldConfig};
-
-/// The key the fake accepts. Distinctive, so a leak is easy to find in any output.
-pub const API_KEY: &str = "k3y-5ecr3t-0b1f7a9c2d4e";
+pub use dclisync_testkit::{db_path, fake, world, Db, FakeBungie, World, WorldConfig, API_KEY};
 
 /// Longest a single run may take before it is killed and reported as hung.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
@@ -92,8 +84,9 @@ impl std::fmt::Display for Output {
     }
 }
 
-/// A dclisync invocation under construction: `-D <dir>`, no inherited key or log settings, and a
-/// private HOME so nothing can touch the real user's data.
+/// A dclisync invocation under construction: `-D <dir>`, none of the environment that changes what
+/// dclisync does ([`dclisync_testkit::DCLISYNC_ENV`]), and a private HOME so nothing can touch the
+/// real user's data.
 pub struct Dclisync {
     cmd: Command,
     shown: Vec<String>,
@@ -111,13 +104,7 @@ impl Dclisync {
     /// No `-D`; HOME and XDG dirs point below `sandbox`.
     pub fn without_data_dir(sandbox: &Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dclisync"));
-        cmd.env_remove("RUST_LOG")
-            .env_remove("DESTINY_API_KEY")
-            .env_remove("DCLI_FIX_DATA")
-            .env_remove("DCLISYNC_API_ROOT")
-            .env_remove("DCLISYNC_MAX_RPS")
-            .env_remove("DCLISYNC_CONCURRENCY")
-            .env_remove("DCLISYNC_TIMEOUT")
+        dclisync_testkit::clean_env(&mut cmd)
             .env("HOME", sandbox.join("home"))
             .env("XDG_DATA_HOME", sandbox.join("xdg-data"))
             .env("NO_COLOR", "1")

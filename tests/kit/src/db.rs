@@ -1,6 +1,6 @@
-//! Reading the database a dclisync run left behind: read-only, with the column names of SPEC §4,
-//! so a misnamed column fails loudly. [`Db::dump`] renders every dcli table canonically (no
-//! autoincrement ids, sorted rows) so two databases can be compared for equality.
+//! Reading the database a dclisync run left behind: read-only, with the column names of dcli's
+//! schema, so a misnamed column fails loudly. [`Db::dump`] renders every dcli table canonically
+//! (no autoincrement ids, sorted rows) so two databases can be compared for equality.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags};
 
-use super::world::ExpectedActivity;
+use crate::world::ExpectedActivity;
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "dcli.sqlite3";
 
-/// The tables the dcli readers know, in SPEC §4 order.
+/// The tables the dcli readers know, in the order dcli's schema creates them.
 pub const DCLI_TABLES: [&str; 11] = [
     "version",
     "member",

@@ -15,10 +15,11 @@ pub const MODE_ALL_PVP: i64 = 5;
 /// Mode of the private-match history.
 pub const MODE_PRIVATE: i64 = 32;
 
-/// Gambit private matches show up in mode 32 histories; dclisync must never queue them (SPEC §3).
+/// Gambit private matches show up in mode 32 histories; dclisync must never queue them.
 pub const GAMBIT_PRIVATE_HASHES: [i64; 2] = [2526740498, 248695599];
 
-/// Private-match playlists of SPEC §5 step 5.
+/// Director activity hashes of the Crucible private-match playlists; every private match of the
+/// world is played in one of them.
 const PRIVATE_HASHES: [i64; 19] = [
     4242525388, 559852413, 1859507212, 3959500077, 2491884566, 3076038389, 29726492, 1543557109, 2143799792,
     2903879783, 2923123473, 3530889940, 84526555, 3344441646, 1887396202, 1978116819, 2404525917, 1218001922,
@@ -59,7 +60,8 @@ const PLAYER_NAMES: [&str; 8] = [
 ];
 
 /// The newest match of every world ends before this instant (2024-06-01T00:00:00Z): far enough in
-/// the past that no report counts as "possibly incomplete" (SPEC §3).
+/// the past that every report is complete (a report fetched within 15 minutes of its match's end
+/// may still be incomplete, and is fetched again).
 const WORLD_END_UNIX: i64 = 1_717_200_000;
 const WORLD_SPAN_SECONDS: i64 = 400 * 24 * 3600;
 
@@ -1248,90 +1250,4 @@ fn team_json(team_id: i64, score: i64, won: bool, name: &str) -> Value {
         "score": stat(score as f64),
         "teamName": name,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_same_seed_generates_the_same_world() {
-        let a = World::generate(&WorldConfig::small());
-        let b = World::generate(&WorldConfig::small());
-        assert_eq!(a.matches.len(), b.matches.len());
-        for (x, y) in a.matches.iter().zip(&b.matches) {
-            assert_eq!(x.pgcr, y.pgcr);
-        }
-        assert_eq!(a.expected_activity_ids(), b.expected_activity_ids());
-        let c = World::generate(&WorldConfig { seed: 7, ..WorldConfig::small() });
-        assert_ne!(a.expected_activity_ids(), c.expected_activity_ids());
-    }
-
-    #[test]
-    fn the_default_world_has_every_feature_the_tests_rely_on() {
-        let world = World::generate(&WorldConfig::default());
-        let busiest = &world.players[0].characters[0].character_id;
-        assert!(
-            world.history(busiest, MODE_ALL_PVP).len() > 2 * HISTORY_PAGE_SIZE,
-            "one character's history spans three pages"
-        );
-        let ids = world.expected_activity_ids();
-        assert!((600..=800).contains(&ids.len()), "{} reports", ids.len());
-        assert!(!world.gambit_private_ids().is_empty());
-        assert!(world.gambit_private_ids().is_disjoint(&ids));
-        assert!(!world.shared_activity_ids().is_empty());
-        assert!(!world.players[0].name.is_ascii());
-        assert!(world.players[2].bungie_name().contains("#00"));
-        assert!(world.players.iter().any(|p| p.characters.iter().any(|c| c.deleted)));
-        let pgcrs: Vec<&Match> = world.matches.iter().collect();
-        assert!(pgcrs.iter().any(|m| m.pgcr["teams"].as_array().is_some_and(Vec::is_empty)));
-        assert!(pgcrs.iter().flat_map(|m| m.entries()).any(|e| {
-            e["player"]["destinyUserInfo"]["membershipType"] == 0
-                && e["player"]["destinyUserInfo"]["bungieGlobalDisplayName"] == ""
-        }));
-        assert!(pgcrs.iter().any(|m| m.distinct_characters().len() < m.entries().len()));
-        assert!(pgcrs.iter().flat_map(|m| m.entries()).any(|e| e.get("extended").is_none()));
-        assert!(world.expected_stats_rows() > ids.len() * 4);
-        assert!(world.clan.nameless_members().count() >= 1);
-        assert_eq!(world.clan.pages.len(), 2);
-    }
-
-    #[test]
-    fn every_shared_match_is_in_both_players_histories_and_reports() {
-        let world = World::generate(&WorldConfig::small());
-        for id in world.shared_activity_ids() {
-            let m = world.pgcr(&id.to_string()).unwrap();
-            for &(p, c) in &m.tracked {
-                let ch = &world.players[p].characters[c];
-                assert!(world
-                    .history(&ch.character_id, m.kind.history_mode())
-                    .iter()
-                    .any(|item| item["activityDetails"]["instanceId"] == m.instance_id.as_str()));
-                assert!(m.distinct_characters().contains(&ch.character_id.parse().unwrap()));
-            }
-        }
-    }
-
-    #[test]
-    fn histories_are_newest_first() {
-        let world = World::generate(&WorldConfig::small());
-        for p in &world.players {
-            for c in &p.characters {
-                for mode in [MODE_ALL_PVP, MODE_PRIVATE] {
-                    let periods: Vec<&str> =
-                        world.history(&c.character_id, mode).iter().map(|i| i["period"].as_str().unwrap()).collect();
-                    let mut sorted = periods.clone();
-                    sorted.sort_by(|a, b| b.cmp(a));
-                    assert_eq!(periods, sorted);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn times_are_formatted_like_bungie_and_dcli() {
-        assert_eq!(format_bungie_time(1_704_512_980), "2024-01-06T03:49:40Z");
-        assert_eq!(format_period_stored(0), "1970-01-01T00:00:00+00:00");
-        assert_eq!(format_period_stored(951_782_400), "2000-02-29T00:00:00+00:00");
-    }
 }

@@ -1,0 +1,63 @@
+//! The test kit of dclisync, shared by the end-to-end tests (`tests/`) and the examples
+//! (`examples/`): it owns the generated Destiny 2 world ([`world`]), the fake Bungie.net that
+//! serves it ([`fake`]), the reader of the database a dclisync run leaves behind ([`db`]), the
+//! key the tests' fake accepts ([`API_KEY`]), and the one list of environment variables that
+//! change what dclisync does ([`DCLISYNC_ENV`], cleared by [`clean_env`]).
+//!
+//! It does not depend on the dclisync crate: it is an independent oracle, written from what
+//! Bungie serves and what dcli's database holds, not from dclisync's code.
+
+pub mod db;
+pub mod fake;
+pub mod world;
+
+use std::process::Command;
+
+pub use db::{db_path, Db};
+pub use fake::{FakeBungie, FakeOptions, FaultKind};
+pub use world::{World, WorldConfig};
+
+/// The key the tests' fake accepts. Distinctive, so a leak is easy to find in any output.
+pub const API_KEY: &str = "k3y-5ecr3t-0b1f7a9c2d4e";
+
+/// Environment variables a user may have set that change what dclisync does, so a run under
+/// test or measurement must not inherit them:
+///
+/// - its settings: the API key, the API root, the request pace, concurrency and timeout, dcli's
+///   data-fix switch;
+/// - logging (`env_logger`'s filter and style), which changes what it prints on stderr;
+/// - `XDG_DATA_HOME`, where it keeps its data when not given `-D` (the tests' runner then points
+///   it, and `HOME`, into its sandbox; `HOME` is not listed, as the other runs give `-D`);
+/// - `MALLOC_ARENA_MAX`, which it sets itself unless already set, so it changes the memory the
+///   benchmarks measure;
+/// - the proxy variables, in both cases, which its HTTP client obeys: a proxy would stand
+///   between it and the fake on 127.0.0.1.
+pub const DCLISYNC_ENV: &[&str] = &[
+    "DESTINY_API_KEY",
+    "DCLISYNC_API_ROOT",
+    "DCLISYNC_MAX_RPS",
+    "DCLISYNC_CONCURRENCY",
+    "DCLISYNC_TIMEOUT",
+    "DCLI_FIX_DATA",
+    "RUST_LOG",
+    "RUST_LOG_STYLE",
+    "XDG_DATA_HOME",
+    "MALLOC_ARENA_MAX",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+
+/// Removes every variable of [`DCLISYNC_ENV`] from what `cmd` will inherit. Set the ones a run
+/// needs afterwards: a later `env` wins over the removal.
+pub fn clean_env(cmd: &mut Command) -> &mut Command {
+    for name in DCLISYNC_ENV {
+        cmd.env_remove(name);
+    }
+    cmd
+}
