@@ -2,16 +2,18 @@
 //! Bungie.net.
 //!
 //! The crate is a functional core with a thin imperative shell. The core modules decide and never
-//! touch the network, the disk or the clock: [`name`] (Bungie names), [`time`] (RFC 3339 text),
-//! [`bungie::model`] and [`bungie::envelope`] (what Bungie answered), [`pgcr`] (a match report as
-//! database rows), [`fixups`] (mode repairs), [`plan`] (what a sync must fetch), [`refresh`]
-//! (reports fetched too early), [`rescan`] (whole-history walks), [`limiter`] (the request
-//! pace), [`retry`] (what follows a failed request), [`daemon`] (the run loop: rounds, sleeps,
-//! signals, exit codes) and [`cli`] (the validated configuration). The shell acts on their
+//! touch the network, the disk or the clock: [`ids`] (member, character and activity ids as
+//! types), [`name`] (Bungie names), [`time`] (RFC 3339 text), [`bungie::model`] and
+//! [`bungie::envelope`] (what Bungie answered), [`pgcr`] (a match report as database rows),
+//! [`fixups`] (mode repairs), [`plan`] (what a sync must fetch), [`refresh`] (reports fetched too
+//! early), [`rescan`] (whole-history walks), [`limiter`] (the request pace), [`retry`] (what
+//! follows a failed request), [`daemon`] (the run loop: rounds, sleeps, signals, exit codes) and
+//! [`cli`] (the validated configuration). The shell acts on their
 //! decisions: [`bungie::client`] speaks HTTP through [`bungie::gate`], [`store`] owns every SQL
 //! statement, [`lock`] keeps one sync per database, [`sync`] and [`actions`] run the user's
 //! actions, [`output`] writes to the terminal, and [`signal`] delivers signals and stops.
 //!
+//! [`ids`]: core::ids
 //! [`name`]: core::name
 //! [`time`]: core::time
 //! [`bungie::model`]: core::bungie::model

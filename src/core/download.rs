@@ -16,6 +16,7 @@
 //! - the first reason to end the round wins; every report not tried stays queued.
 
 use crate::core::bungie::envelope::ApiError;
+use crate::core::ids::ActivityId;
 use crate::core::plan::STUCK_AFTER_ATTEMPTS;
 use crate::core::summary::Downloads;
 
@@ -107,7 +108,7 @@ impl Tally {
 }
 
 /// The line about a report that failed once more, now failed in `runs` runs.
-pub fn failure_line(activity_id: i64, error: &ApiError, runs: i64) -> String {
+pub fn failure_line(activity_id: ActivityId, error: &ApiError, runs: i64) -> String {
     if runs == STUCK_AFTER_ATTEMPTS {
         format!(
             "match {activity_id}: {error}; it has now failed in {runs} runs, so it stays queued and is tried once a \
@@ -187,10 +188,10 @@ mod tests {
     #[test]
     fn failure_lines_say_when_a_report_is_stuck() {
         assert_eq!(
-            failure_line(7, &network(), 3),
+            failure_line(ActivityId(7), &network(), 3),
             "match 7: could not reach Bungie.net: connection reset; left queued for the next run"
         );
-        assert!(failure_line(7, &network(), STUCK_AFTER_ATTEMPTS).contains("failed in 10 runs"));
+        assert!(failure_line(ActivityId(7), &network(), STUCK_AFTER_ATTEMPTS).contains("failed in 10 runs"));
     }
 
     proptest! {

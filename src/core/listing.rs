@@ -13,6 +13,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::core::ids::CharacterId;
 use crate::core::pgcr::MemberRow;
 use crate::core::time::parse_rfc3339;
 
@@ -34,7 +35,7 @@ pub struct ListedPlayer {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedCharacter {
-    pub character_id: i64,
+    pub character_id: CharacterId,
     /// 0 Titan, 1 Hunter, 2 Warlock, else unknown.
     pub class: i64,
     pub deleted: bool,
@@ -189,10 +190,11 @@ pub fn json(rows: &[ListRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ids::MemberId;
 
     fn member(id: i64, name: Option<(&str, &str)>, platform: i64) -> MemberRow {
         MemberRow {
-            member_id: id,
+            member_id: MemberId(id),
             platform_id: platform,
             display_name: Some(format!("platform name {id}")),
             bungie_display_name: name.map(|(n, _)| n.to_string()),
@@ -201,7 +203,7 @@ mod tests {
     }
 
     fn players() -> Vec<ListedPlayer> {
-        let character = |id, class, deleted| ListedCharacter { character_id: id, class, deleted };
+        let character = |id, class, deleted| ListedCharacter { character_id: CharacterId(id), class, deleted };
         vec![
             ListedPlayer {
                 member: member(4_611_686_018_400_000_001, Some(("Ñandú Fénix", "0042")), 3),

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod download;
 pub mod error;
 pub mod fixups;
+pub mod ids;
 pub mod limiter;
 pub mod listing;
 pub mod name;

@@ -84,6 +84,7 @@ use serde::Serialize;
 
 use crate::core::bungie::model::{stat, ActivityDetails, Entry, EntryPlayer, Extended, Pgcr, UserCard};
 use crate::core::fixups::{self, Modes};
+use crate::core::ids::{ActivityId, CharacterId, MemberId, Membership};
 use crate::core::name::format_code;
 use crate::core::time::{format_utc, normalize_period};
 
@@ -108,7 +109,7 @@ pub struct PgcrRows {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActivityRow {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub period: String,
     pub mode: i64,
     pub platform: i64,
@@ -125,7 +126,7 @@ pub struct TeamRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberRow {
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub platform_id: i64,
     pub display_name: Option<String>,
     pub bungie_display_name: Option<String>,
@@ -140,12 +141,17 @@ impl MemberRow {
             None => (None, None),
         };
         Some(MemberRow {
-            member_id: card.membership_id?,
+            member_id: MemberId(card.membership_id?),
             platform_id: card.membership_type.unwrap_or(0),
             display_name: card.display_name.clone().filter(|n| !n.is_empty()),
             bungie_display_name: name,
             bungie_display_name_code: code,
         })
+    }
+
+    /// The membership Bungie's player endpoints address: this row's platform and id.
+    pub fn membership(&self) -> Membership {
+        Membership { platform: self.platform_id, id: self.member_id }
     }
 
     /// How the member is named in messages: the Bungie name, or the platform name, or the id.
@@ -164,8 +170,8 @@ impl MemberRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CharacterRow {
-    pub character_id: i64,
-    pub member_id: i64,
+    pub character_id: CharacterId,
+    pub member_id: MemberId,
     pub class: i64,
 }
 
@@ -226,9 +232,9 @@ pub struct PlayerRows {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NormalizeError {
     /// The report is for a different match than the one asked for.
-    WrongInstance { asked: i64, got: i64 },
+    WrongInstance { asked: ActivityId, got: ActivityId },
     /// The report has neither activity details nor entries (Bungie sent an empty response).
-    Empty { asked: i64 },
+    Empty { asked: ActivityId },
 }
 
 impl std::fmt::Display for NormalizeError {
@@ -266,13 +272,13 @@ fn int_stat(values: &std::collections::BTreeMap<String, crate::core::bungie::mod
 
 /// Turns a report into rows. `asked` is the instance id that was requested: a report for
 /// another match is refused, and a report that does not say its id is taken as the one asked for.
-pub fn normalize(asked: i64, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeError> {
+pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeError> {
     if pgcr.activity_details.is_none() && pgcr.entries.is_empty() {
         return Err(NormalizeError::Empty { asked });
     }
     let no_details = ActivityDetails::default();
     let details = pgcr.activity_details.as_ref().unwrap_or(&no_details);
-    if let Some(got) = details.instance_id.filter(|id| *id != asked) {
+    if let Some(got) = details.instance_id.map(ActivityId).filter(|id| *id != asked) {
         return Err(NormalizeError::WrongInstance { asked, got });
     }
     let hash = details.director_activity_hash.unwrap_or(0);
@@ -325,7 +331,7 @@ fn player_rows(entry: &Entry) -> Option<PlayerRows> {
     let player = entry.player.as_ref().unwrap_or(&no_player);
     let no_card = UserCard::default();
     let member = MemberRow::from_card(player.destiny_user_info.as_ref().unwrap_or(&no_card))?;
-    let character_id = entry.character_id?;
+    let character_id = CharacterId(entry.character_id?);
     let character = CharacterRow { character_id, member_id: member.member_id, class: class_of_hash(player.class_hash) };
 
     let v = &entry.values;
@@ -406,10 +412,10 @@ mod tests {
         "no_weapons",
     ];
 
-    fn fixture(name: &str) -> (i64, Pgcr) {
+    fn fixture(name: &str) -> (ActivityId, Pgcr) {
         let report: Pgcr = testdata::response(&format!("pgcr/{name}.json"));
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).expect("fixture has an instance id");
-        (id, report)
+        (ActivityId(id), report)
     }
 
     #[test]
@@ -435,17 +441,27 @@ mod tests {
 
         let (id, nameless) = fixture("nameless_entry");
         let rows = normalize(id, &nameless).unwrap();
-        let lumen =
-            rows.players.iter().find(|p| p.member.member_id == 4_611_686_018_400_001_040).expect("nameless member");
+        let lumen = rows
+            .players
+            .iter()
+            .find(|p| p.member.member_id == MemberId(4_611_686_018_400_001_040))
+            .expect("nameless member");
         assert_eq!((lumen.member.platform_id, lumen.member.bungie_display_name.as_deref()), (0, None));
         assert!(lumen.member.is_incomplete());
-        let gravel =
-            rows.players.iter().find(|p| p.character.character_id == 2_305_843_009_400_001_410).expect("class 0");
+        let gravel = rows
+            .players
+            .iter()
+            .find(|p| p.character.character_id == CharacterId(2_305_843_009_400_001_410))
+            .expect("class 0");
         assert_eq!(gravel.character.class, CLASS_UNKNOWN);
 
         let (id, no_extended) = fixture("no_extended");
         let rows = normalize(id, &no_extended).unwrap();
-        let latch = rows.players.iter().find(|p| p.character.character_id == 2_305_843_009_400_001_190).expect("latch");
+        let latch = rows
+            .players
+            .iter()
+            .find(|p| p.character.character_id == CharacterId(2_305_843_009_400_001_190))
+            .expect("latch");
         assert!(latch.medals.is_empty() && latch.weapons.is_empty());
         assert_eq!((latch.stats.precision_kills, latch.stats.all_medals_earned), (0, 0));
     }
@@ -464,7 +480,8 @@ mod tests {
     #[test]
     fn refuses_a_report_for_another_match() {
         let (id, report) = fixture("control_6v6");
-        assert_eq!(normalize(id + 1, &report), Err(NormalizeError::WrongInstance { asked: id + 1, got: id }));
+        let other = ActivityId(id.0 + 1);
+        assert_eq!(normalize(other, &report), Err(NormalizeError::WrongInstance { asked: other, got: id }));
         assert_eq!(normalize(id, &Pgcr::default()), Err(NormalizeError::Empty { asked: id }));
     }
 
@@ -555,7 +572,7 @@ mod tests {
         #[test]
         fn normalizing_arbitrary_json_never_panics(doc in any_json(), asked in any::<i64>()) {
             if let Ok(report) = serde_json::from_value::<Pgcr>(doc) {
-                let _ = normalize(asked, &report);
+                let _ = normalize(ActivityId(asked), &report);
             }
         }
 
@@ -572,7 +589,7 @@ mod tests {
                 mutate(&mut doc, path, with);
             }
             let report: Pgcr = serde_json::from_value(doc).expect("the lenient model reads any JSON object");
-            let result = normalize(id, &report);
+            let result = normalize(ActivityId(id), &report);
             let id_intact = report.activity_details.as_ref().and_then(|d| d.instance_id).is_none_or(|got| got == id);
             let has_something = report.activity_details.is_some() || !report.entries.is_empty();
             prop_assert_eq!(result.is_ok(), id_intact && has_something);
@@ -612,10 +629,10 @@ mod tests {
                              "activityDetails": {"instanceId": "77", "mode": 10, "modes": [5, 10]},
                              "entries": entries, "teams": []});
             let report: Pgcr = serde_json::from_value(doc).unwrap();
-            let rows = normalize(77, &report).unwrap();
+            let rows = normalize(ActivityId(77), &report).unwrap();
             prop_assert_eq!(rows.players.len(), characters.len());
             prop_assert_eq!(rows.skipped_entries, 0);
-            let got: std::collections::HashSet<u64> = rows.players.iter().map(|p| p.character.character_id as u64).collect();
+            let got: std::collections::HashSet<u64> = rows.players.iter().map(|p| p.character.character_id.0 as u64).collect();
             prop_assert_eq!(got, characters);
             prop_assert!(rows.players.iter().all(|p| p.stats.kills == kills.trunc() as i64));
         }

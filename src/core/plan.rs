@@ -59,6 +59,7 @@ use serde::Serialize;
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::bungie::model::{HistoryPage, UserCard};
+use crate::core::ids::{ActivityId, CharacterId, MemberId};
 use crate::core::pgcr::{MemberRow, PgcrRows};
 use crate::core::time::parse_rfc3339;
 
@@ -131,7 +132,7 @@ pub fn account_check_due(last_checked: Option<i64>, now: i64) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PageScan {
     /// Instance ids not yet known for this character, newest first.
-    pub new: Vec<i64>,
+    pub new: Vec<ActivityId>,
     /// Gambit private matches seen and left out.
     pub skipped_gambit: usize,
     /// True when paging can stop: a known activity was reached or the history ended.
@@ -140,10 +141,10 @@ pub struct PageScan {
 
 /// The activities a history page lists, in its order: each instance id, and whether it is a
 /// Gambit private match (never queued). Entries without an id are passed over.
-pub fn listed_activities(page: &HistoryPage) -> impl Iterator<Item = (i64, bool)> + '_ {
+pub fn listed_activities(page: &HistoryPage) -> impl Iterator<Item = (ActivityId, bool)> + '_ {
     page.activities.iter().filter_map(|activity| {
         let details = activity.activity_details.as_ref()?;
-        let id = details.instance_id?;
+        let id = ActivityId(details.instance_id?);
         Some((id, details.director_activity_hash.is_some_and(|h| GAMBIT_PRIVATE_HASHES.contains(&h))))
     })
 }
@@ -151,7 +152,7 @@ pub fn listed_activities(page: &HistoryPage) -> impl Iterator<Item = (i64, bool)
 /// Reads one page of a character's history, newest first. Paging stops at the first activity
 /// already known for the character (everything older was queued by an earlier sync) or at the
 /// end of the history (a page shorter than [`HISTORY_PAGE_SIZE`]).
-pub fn scan_history_page(page: &HistoryPage, known: &HashSet<i64>) -> PageScan {
+pub fn scan_history_page(page: &HistoryPage, known: &HashSet<ActivityId>) -> PageScan {
     let mut scan = PageScan { new: Vec::new(), skipped_gambit: 0, done: page.activities.len() < HISTORY_PAGE_SIZE };
     for (id, gambit_private) in listed_activities(page) {
         if known.contains(&id) {
@@ -172,20 +173,20 @@ pub fn scan_history_page(page: &HistoryPage, known: &HashSet<i64>) -> PageScan {
 /// A queued activity that has not been stored: the queue row for one character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Queued {
-    pub activity_id: i64,
-    pub character_id: i64,
+    pub activity_id: ActivityId,
+    pub character_id: CharacterId,
 }
 
 /// What to do with one queued activity (all its queue rows together).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Step {
     /// Download the PGCR and store it; then mark every listed character's row synced.
-    Fetch { activity_id: i64, characters: Vec<i64> },
+    Fetch { activity_id: ActivityId, characters: Vec<CharacterId> },
     /// The PGCR is stored already (another tracked player was in the match): mark synced.
-    AlreadyStored { activity_id: i64, characters: Vec<i64> },
+    AlreadyStored { activity_id: ActivityId, characters: Vec<CharacterId> },
     /// Its download failed in [`STUCK_AFTER_ATTEMPTS`] runs or more and was tried less than
     /// [`STUCK_RETRY_SECS`] ago: leave it queued, report it, try again another day.
-    Stuck { activity_id: i64, characters: Vec<i64> },
+    Stuck { activity_id: ActivityId, characters: Vec<CharacterId> },
 }
 
 /// The failed downloads of one queued activity so far, from dclisync's own table.
@@ -208,7 +209,7 @@ pub fn retry_due(failures: &Failures, now: i64) -> bool {
 }
 
 impl Step {
-    pub fn activity_id(&self) -> i64 {
+    pub fn activity_id(&self) -> ActivityId {
         match self {
             Step::Fetch { activity_id, .. }
             | Step::AlreadyStored { activity_id, .. }
@@ -217,7 +218,7 @@ impl Step {
     }
 
     /// The tracked characters whose queue rows this step covers.
-    pub fn characters(&self) -> &[i64] {
+    pub fn characters(&self) -> &[CharacterId] {
         match self {
             Step::Fetch { characters, .. }
             | Step::AlreadyStored { characters, .. }
@@ -229,8 +230,13 @@ impl Step {
 /// Turns the unsynced queue rows into steps: one step per activity, newest activity first, so
 /// an activity shared by several tracked characters is fetched once. `failures` holds the
 /// activities that failed before, `now` is Unix seconds.
-pub fn fetch_plan(queued: &[Queued], stored: &HashSet<i64>, failures: &HashMap<i64, Failures>, now: i64) -> Vec<Step> {
-    let mut by_activity: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+pub fn fetch_plan(
+    queued: &[Queued],
+    stored: &HashSet<ActivityId>,
+    failures: &HashMap<ActivityId, Failures>,
+    now: i64,
+) -> Vec<Step> {
+    let mut by_activity: BTreeMap<ActivityId, Vec<CharacterId>> = BTreeMap::new();
     for q in queued {
         let characters = by_activity.entry(q.activity_id).or_default();
         if !characters.contains(&q.character_id) {
@@ -255,8 +261,8 @@ pub fn fetch_plan(queued: &[Queued], stored: &HashSet<i64>, failures: &HashMap<i
 
 /// DCLI_FIX_DATA: the members of a report to look up with GetMembershipsById before storing.
 /// Those whose entry lacks a Bungie name, a code or a platform, and that are not stored yet.
-pub fn member_lookups(rows: &PgcrRows, stored_members: &HashSet<i64>) -> Vec<i64> {
-    let mut ids: Vec<i64> = rows
+pub fn member_lookups(rows: &PgcrRows, stored_members: &HashSet<MemberId>) -> Vec<MemberId> {
+    let mut ids: Vec<MemberId> = rows
         .players
         .iter()
         .map(|p| &p.member)
@@ -270,8 +276,8 @@ pub fn member_lookups(rows: &PgcrRows, stored_members: &HashSet<i64>) -> Vec<i64
 
 /// Repairs the report's member rows for `member_id` with the membership of the same id from a
 /// GetMembershipsById answer. Keeps the report's values where the answer has none.
-pub fn repair_member(rows: &mut PgcrRows, member_id: i64, memberships: &[UserCard]) {
-    let Some(found) = memberships.iter().find(|c| c.membership_id == Some(member_id)).and_then(MemberRow::from_card)
+pub fn repair_member(rows: &mut PgcrRows, member_id: MemberId, memberships: &[UserCard]) {
+    let Some(found) = memberships.iter().find(|c| c.membership_id == Some(member_id.0)).and_then(MemberRow::from_card)
     else {
         return;
     };
@@ -299,18 +305,18 @@ pub fn repair_member(rows: &mut PgcrRows, member_id: i64, memberships: &[UserCar
 /// failure, maintenance or a bad key keeps the report queued, so the repair is not lost.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemberLookups {
-    answers: HashMap<i64, Vec<UserCard>>,
+    answers: HashMap<MemberId, Vec<UserCard>>,
 }
 
 impl MemberLookups {
     /// The members of `rows` to look up before storing them, in ascending order.
-    pub fn to_ask(&self, rows: &PgcrRows, stored_members: &HashSet<i64>) -> Vec<i64> {
+    pub fn to_ask(&self, rows: &PgcrRows, stored_members: &HashSet<MemberId>) -> Vec<MemberId> {
         member_lookups(rows, stored_members).into_iter().filter(|id| !self.answers.contains_key(id)).collect()
     }
 
     /// Takes in Bungie's answer for `member_id`. An error means: keep the report queued. A
     /// definite "no" is not remembered: another report with the member asks again.
-    pub fn answer(&mut self, member_id: i64, answer: Result<Vec<UserCard>, ApiError>) -> Result<(), ApiError> {
+    pub fn answer(&mut self, member_id: MemberId, answer: Result<Vec<UserCard>, ApiError>) -> Result<(), ApiError> {
         match answer {
             Ok(memberships) => {
                 self.answers.insert(member_id, memberships);
@@ -322,7 +328,7 @@ impl MemberLookups {
     }
 
     /// Repairs the entries of `rows` with the answers known for their members.
-    pub fn repair(&self, rows: &mut PgcrRows, stored_members: &HashSet<i64>) {
+    pub fn repair(&self, rows: &mut PgcrRows, stored_members: &HashSet<MemberId>) {
         for member_id in member_lookups(rows, stored_members) {
             if let Some(memberships) = self.answers.get(&member_id) {
                 repair_member(rows, member_id, memberships);
@@ -353,6 +359,18 @@ mod tests {
         }
     }
 
+    fn activities(ids: &[i64]) -> Vec<ActivityId> {
+        ids.iter().copied().map(ActivityId).collect()
+    }
+
+    fn queued(activity: i64, character: i64) -> Queued {
+        Queued { activity_id: ActivityId(activity), character_id: CharacterId(character) }
+    }
+
+    fn characters(ids: &[i64]) -> Vec<CharacterId> {
+        ids.iter().copied().map(CharacterId).collect()
+    }
+
     fn full_page(first: i64) -> HistoryPage {
         let ids: Vec<(i64, i64)> = (0..HISTORY_PAGE_SIZE as i64).map(|i| (first - i, 1)).collect();
         page(&ids)
@@ -360,7 +378,7 @@ mod tests {
 
     #[test]
     fn history_pages_queue_what_is_new() {
-        let known: HashSet<i64> = [7, 3].into_iter().collect();
+        let known: HashSet<ActivityId> = [7, 3].map(ActivityId).into_iter().collect();
         let cases = [
             ("short page, nothing known", page(&[(10, 1), (9, 1)]), vec![10, 9], 0, true),
             ("stops at the first known", page(&[(10, 1), (9, 1), (7, 1), (6, 1)]), vec![10, 9], 0, true),
@@ -370,7 +388,7 @@ mod tests {
         ];
         for (name, p, new, gambit, done) in cases {
             let scan = scan_history_page(&p, &known);
-            assert_eq!(scan, PageScan { new, skipped_gambit: gambit, done }, "{name}");
+            assert_eq!(scan, PageScan { new: activities(&new), skipped_gambit: gambit, done }, "{name}");
         }
         let scan = scan_history_page(&full_page(10_000), &known);
         assert!(!scan.done, "a full page with nothing known asks for the next page");
@@ -382,13 +400,13 @@ mod tests {
         use crate::testdata::response;
         let private: HistoryPage = response("history/page_mode32_with_gambit.json");
         let scan = scan_history_page(&private, &HashSet::new());
-        assert_eq!(scan.new, vec![12_000_000_011, 12_000_000_010], "Gambit private 016 and 012 left out");
+        assert_eq!(scan.new, activities(&[12_000_000_011, 12_000_000_010]), "Gambit private 016 and 012 left out");
         assert_eq!((scan.skipped_gambit, scan.done), (2, true));
 
         let public: HistoryPage = response("history/page_mode5_page0.json");
-        let known: HashSet<i64> = [12_000_000_006].into_iter().collect();
+        let known: HashSet<ActivityId> = [ActivityId(12_000_000_006)].into_iter().collect();
         let scan = scan_history_page(&public, &known);
-        assert_eq!(scan.new, vec![12_000_000_013, 12_000_000_009, 12_000_000_008, 12_000_000_007]);
+        assert_eq!(scan.new, activities(&[12_000_000_013, 12_000_000_009, 12_000_000_008, 12_000_000_007]));
 
         let past_end: HistoryPage = response("history/page_past_end.json");
         assert_eq!(
@@ -402,11 +420,11 @@ mod tests {
         use crate::core::bungie::model::{MembershipsById, Pgcr};
         use crate::testdata::response;
         let report: Pgcr = response("pgcr/nameless_entry.json");
-        let mut rows = crate::core::pgcr::normalize(12_000_000_013, &report).expect("storable");
-        let lumen = 4_611_686_018_400_001_040;
-        let mothwing = 4_611_686_018_400_001_003;
+        let mut rows = crate::core::pgcr::normalize(ActivityId(12_000_000_013), &report).expect("storable");
+        let lumen = MemberId(4_611_686_018_400_001_040);
+        let mothwing = MemberId(4_611_686_018_400_001_003);
         assert_eq!(member_lookups(&rows, &HashSet::new()), vec![mothwing, lumen]);
-        let stored: HashSet<i64> = [mothwing].into_iter().collect();
+        let stored: HashSet<MemberId> = [mothwing].into_iter().collect();
         assert_eq!(member_lookups(&rows, &stored), vec![lumen], "a stored member needs no lookup");
 
         let found: MembershipsById = response("profile/memberships_by_id.json");
@@ -421,19 +439,14 @@ mod tests {
 
     #[test]
     fn plan_fetches_each_activity_once_newest_first() {
-        let queued = [
-            Queued { activity_id: 5, character_id: 100 },
-            Queued { activity_id: 9, character_id: 100 },
-            Queued { activity_id: 5, character_id: 200 },
-            Queued { activity_id: 7, character_id: 200 },
-        ];
-        let stored: HashSet<i64> = [7].into_iter().collect();
+        let queued = [queued(5, 100), queued(9, 100), queued(5, 200), queued(7, 200)];
+        let stored: HashSet<ActivityId> = [ActivityId(7)].into_iter().collect();
         assert_eq!(
             fetch_plan(&queued, &stored, &HashMap::new(), 0),
             vec![
-                Step::Fetch { activity_id: 9, characters: vec![100] },
-                Step::AlreadyStored { activity_id: 7, characters: vec![200] },
-                Step::Fetch { activity_id: 5, characters: vec![100, 200] },
+                Step::Fetch { activity_id: ActivityId(9), characters: characters(&[100]) },
+                Step::AlreadyStored { activity_id: ActivityId(7), characters: characters(&[200]) },
+                Step::Fetch { activity_id: ActivityId(5), characters: characters(&[100, 200]) },
             ]
         );
     }
@@ -458,14 +471,17 @@ mod tests {
         for (what, failures, due) in cases {
             assert_eq!(retry_due(&failures, now), due, "{what}");
         }
-        let queued = [Queued { activity_id: 1, character_id: 10 }, Queued { activity_id: 2, character_id: 10 }];
-        let failures: HashMap<i64, Failures> =
-            [(1, failed(1, "2024-05-02T11:00:00+00:00")), (2, failed(12, "2024-05-02T11:00:00+00:00"))].into();
+        let queued = [queued(1, 10), queued(2, 10)];
+        let failures: HashMap<ActivityId, Failures> = [
+            (ActivityId(1), failed(1, "2024-05-02T11:00:00+00:00")),
+            (ActivityId(2), failed(12, "2024-05-02T11:00:00+00:00")),
+        ]
+        .into();
         assert_eq!(
             fetch_plan(&queued, &HashSet::new(), &failures, now),
             vec![
-                Step::Stuck { activity_id: 2, characters: vec![10] },
-                Step::Fetch { activity_id: 1, characters: vec![10] },
+                Step::Stuck { activity_id: ActivityId(2), characters: characters(&[10]) },
+                Step::Fetch { activity_id: ActivityId(1), characters: characters(&[10]) },
             ]
         );
     }
@@ -562,10 +578,13 @@ mod tests {
             stored in prop::collection::hash_set(1i64..60, 0..30),
             failed in prop::collection::hash_map(1i64..60, 0i64..30, 0..30),
         ) {
-            let queued: Vec<Queued> = rows.iter().map(|&(a, c)| Queued { activity_id: a, character_id: c }).collect();
+            let queued: Vec<Queued> = rows.iter().map(|&(a, c)| queued(a, c)).collect();
+            let stored: HashSet<ActivityId> = stored.into_iter().map(ActivityId).collect();
             let long_ago = "2000-01-01T00:00:00+00:00".to_string();
-            let failures: HashMap<i64, Failures> =
-                failed.iter().map(|(&id, &attempts)| (id, Failures { attempts, last_attempt: long_ago.clone() })).collect();
+            let failures: HashMap<ActivityId, Failures> = failed
+                .iter()
+                .map(|(&id, &attempts)| (ActivityId(id), Failures { attempts, last_attempt: long_ago.clone() }))
+                .collect();
             // A day after the last try nothing is stuck; right at it, the stuck ones wait.
             for now in [parse_rfc3339(&long_ago).unwrap(), i64::MAX] {
                 let plan = fetch_plan(&queued, &stored, &failures, now);
@@ -596,7 +615,8 @@ mod tests {
         #[test]
         fn paging_queues_exactly_the_unknown_prefix(len in 0usize..700, known_at in prop::option::of(0usize..700)) {
             let history: Vec<i64> = (0..len as i64).map(|i| 1_000_000 - i).collect();
-            let known: HashSet<i64> = known_at.filter(|k| *k < len).map(|k| history[k]).into_iter().collect();
+            let known: HashSet<ActivityId> =
+                known_at.filter(|k| *k < len).map(|k| ActivityId(history[k])).into_iter().collect();
             let mut queued = Vec::new();
             for chunk_start in (0..).step_by(HISTORY_PAGE_SIZE) {
                 let end = (chunk_start + HISTORY_PAGE_SIZE).min(len);
@@ -608,14 +628,14 @@ mod tests {
                 }
             }
             let expected_len = known_at.filter(|k| *k < len).unwrap_or(len);
-            prop_assert_eq!(queued, history[..expected_len].to_vec());
+            prop_assert_eq!(queued, activities(&history[..expected_len]));
         }
     }
 
     #[test]
     fn member_lookups_ask_once_and_keep_a_report_queued_on_a_passing_failure() {
         let mut rows = crate::core::pgcr::normalize(
-            12_000_000_013,
+            ActivityId(12_000_000_013),
             &crate::testdata::response::<crate::core::bungie::model::Pgcr>("pgcr/nameless_entry.json"),
         )
         .expect("rows");
@@ -632,7 +652,7 @@ mod tests {
         );
         assert!(lookups.to_ask(&rows, &stored).contains(&first), "and asks again next time");
         let card = UserCard {
-            membership_id: Some(first),
+            membership_id: Some(first.0),
             membership_type: Some(3),
             bungie_global_display_name: Some("Found".to_string()),
             bungie_global_display_name_code: Some(7),

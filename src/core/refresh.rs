@@ -14,6 +14,7 @@
 use std::collections::BTreeSet;
 
 use crate::core::bungie::envelope::ApiError;
+use crate::core::ids::ActivityId;
 use crate::core::pgcr::PgcrRows;
 use crate::core::time::parse_rfc3339;
 
@@ -71,15 +72,15 @@ pub fn recheck_at(rows: &PgcrRows, fetched_at: i64) -> Option<i64> {
 /// A report waiting for its second fetch, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRecheck {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub recheck_at: i64,
     pub digest: Option<String>,
     pub characters: Option<i64>,
 }
 
 /// The pending rechecks due at `now`, each activity once, in a stable order (oldest due first).
-pub fn due(pending: &[PendingRecheck], now: i64) -> Vec<i64> {
-    let due: BTreeSet<(i64, i64)> =
+pub fn due(pending: &[PendingRecheck], now: i64) -> Vec<ActivityId> {
+    let due: BTreeSet<(i64, ActivityId)> =
         pending.iter().filter(|p| p.recheck_at <= now).map(|p| (p.recheck_at, p.activity_id)).collect();
     let mut seen = BTreeSet::new();
     due.into_iter().map(|(_, id)| id).filter(|id| seen.insert(*id)).collect()
@@ -156,7 +157,7 @@ mod tests {
     fn report(start: i64, secs: i64) -> PgcrRows {
         let pgcr: Pgcr = crate::testdata::response("pgcr/control_6v6.json");
         let id = pgcr.activity_details.as_ref().and_then(|d| d.instance_id).expect("id");
-        let mut rows = crate::core::pgcr::normalize(id, &pgcr).expect("storable");
+        let mut rows = crate::core::pgcr::normalize(ActivityId(id), &pgcr).expect("storable");
         rows.activity.period = format_utc(start);
         for p in &mut rows.players {
             p.stats.activity_duration_seconds = secs;
@@ -195,12 +196,16 @@ mod tests {
 
     #[test]
     fn only_due_rechecks_are_fetched_each_once() {
-        let pending =
-            |id: i64, at: i64| PendingRecheck { activity_id: id, recheck_at: at, digest: None, characters: None };
+        let pending = |id: i64, at: i64| PendingRecheck {
+            activity_id: ActivityId(id),
+            recheck_at: at,
+            digest: None,
+            characters: None,
+        };
         let list = [pending(3, 100), pending(1, 50), pending(2, 101), pending(1, 50), pending(4, 99)];
-        assert_eq!(due(&list, 100), vec![1, 4, 3], "oldest due first, each once, none before its time");
-        assert_eq!(due(&list, 49), Vec::<i64>::new());
-        assert_eq!(due(&[], 1_000), Vec::<i64>::new());
+        assert_eq!(due(&list, 100), [1, 4, 3].map(ActivityId), "oldest due first, each once, none before its time");
+        assert_eq!(due(&list, 49), Vec::<ActivityId>::new());
+        assert_eq!(due(&[], 1_000), Vec::<ActivityId>::new());
     }
 
     #[test]
@@ -211,7 +216,7 @@ mod tests {
         let stored = |rows: &PgcrRows| {
             let fetch = ReportFetch::first(rows, 0);
             PendingRecheck {
-                activity_id: 1,
+                activity_id: ActivityId(1),
                 recheck_at: 0,
                 digest: Some(fetch.digest),
                 characters: Some(fetch.characters),
@@ -223,7 +228,7 @@ mod tests {
         let mut restated = complete.clone();
         restated.players[0].stats.kills += 1;
         assert_eq!(compare(&stored(&complete), &restated), Refetched::Replace, "a stat filled in");
-        let unknown = PendingRecheck { activity_id: 1, recheck_at: 0, digest: None, characters: None };
+        let unknown = PendingRecheck { activity_id: ActivityId(1), recheck_at: 0, digest: None, characters: None };
         assert_eq!(compare(&unknown, &complete), Refetched::Replace);
         assert_eq!(digest(&complete), digest(&complete.clone()), "deterministic");
         assert_eq!(digest(&complete).len(), 16);

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use crate::core::bungie::model::HistoryPage;
+use crate::core::ids::{ActivityId, MemberId};
 use crate::core::plan::{listed_activities, HISTORY_PAGE_SIZE};
 
 /// How often the daemon rescans a player.
@@ -36,7 +37,7 @@ pub enum RescanMode {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WholeWalk {
     /// Instance ids not known for the character, newest first.
-    pub new: Vec<i64>,
+    pub new: Vec<ActivityId>,
     /// Those of `new` listed after a known match: a plain sync, which stops at the first known
     /// match, would never have queued them.
     pub missed: usize,
@@ -48,7 +49,7 @@ pub struct WholeWalk {
 impl WholeWalk {
     /// Reads the next page of the history (newest first); returns true when the history ended
     /// (a page shorter than [`HISTORY_PAGE_SIZE`]). Known matches never stop the walk.
-    pub fn page(&mut self, page: &HistoryPage, known: &HashSet<i64>) -> bool {
+    pub fn page(&mut self, page: &HistoryPage, known: &HashSet<ActivityId>) -> bool {
         for (id, gambit_private) in listed_activities(page) {
             if known.contains(&id) {
                 self.seen_known = true;
@@ -72,7 +73,7 @@ impl WholeWalk {
 /// A player of a round and when their whole history was last walked (Unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastRescan {
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub at: Option<i64>,
 }
 
@@ -84,7 +85,7 @@ pub struct LastRescan {
 /// anyway, and starts the schedule. A last rescan in the future (a clock that went back more
 /// than a day) means due. At most one in [`RESCAN_SHARE_PER_ROUND`] players per round, those
 /// waiting longest first, so that no round rescans every player of a list of two or more.
-pub fn rescans_due(mode: RescanMode, players: &[LastRescan], now: i64) -> Vec<i64> {
+pub fn rescans_due(mode: RescanMode, players: &[LastRescan], now: i64) -> Vec<MemberId> {
     let mut sorted = players.to_vec();
     sorted.sort_by_key(|p| p.member_id);
     sorted.dedup_by_key(|p| p.member_id);
@@ -112,7 +113,7 @@ pub fn rescans_due(mode: RescanMode, players: &[LastRescan], now: i64) -> Vec<i6
     let cap = sorted.len().div_ceil(RESCAN_SHARE_PER_ROUND).max(1);
     due.sort_by_key(|p| (p.at, p.member_id));
     due.truncate(cap);
-    let mut ids: Vec<i64> = due.into_iter().map(|p| p.member_id).collect();
+    let mut ids: Vec<MemberId> = due.into_iter().map(|p| p.member_id).collect();
     ids.sort_unstable();
     ids
 }
@@ -143,7 +144,7 @@ mod tests {
 
     #[test]
     fn a_whole_walk_queues_every_unknown_match_and_counts_those_a_plain_sync_missed() {
-        let known: HashSet<i64> = [9, 5].into_iter().collect();
+        let known: HashSet<ActivityId> = [9, 5].map(ActivityId).into_iter().collect();
         let gambit = crate::core::plan::GAMBIT_PRIVATE_HASHES[0];
         // (case, history page as (id, hash), queued, missed, gambit left out)
         type Case = (&'static str, Vec<(i64, i64)>, Vec<i64>, usize, usize);
@@ -159,13 +160,14 @@ mod tests {
             let mut walk = WholeWalk::default();
             let ended = walk.page(&page(&ids), &known);
             assert!(ended, "{name}: a short page ends the history");
+            let new: Vec<ActivityId> = new.into_iter().map(ActivityId).collect();
             assert_eq!((walk.new, walk.missed, walk.skipped_gambit), (new, missed, gambit), "{name}");
         }
     }
 
     #[test]
     fn a_whole_walk_reads_every_page() {
-        let known: HashSet<i64> = [10_000].into_iter().collect();
+        let known: HashSet<ActivityId> = [ActivityId(10_000)].into_iter().collect();
         let first: Vec<(i64, i64)> = (0..HISTORY_PAGE_SIZE as i64).map(|i| (10_000 - i, 1)).collect();
         let mut walk = WholeWalk::default();
         assert!(!walk.page(&page(&first), &known), "a full page starting with a known match goes on");
@@ -176,7 +178,7 @@ mod tests {
     }
 
     fn at(member_id: i64, at: Option<i64>) -> LastRescan {
-        LastRescan { member_id, at }
+        LastRescan { member_id: MemberId(member_id), at }
     }
 
     #[test]
@@ -235,6 +237,7 @@ mod tests {
             ("daily: a rescan just now, clock a little back", RescanMode::Daily, vec![at(1, Some(t + 60))], t, vec![]),
         ];
         for (name, mode, players, now, expected) in cases {
+            let expected: Vec<MemberId> = expected.into_iter().map(MemberId).collect();
             assert_eq!(rescans_due(mode, &players, now), expected, "{name}");
         }
     }

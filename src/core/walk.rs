@@ -18,6 +18,7 @@
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::bungie::model::{AccountStats, Profile};
+use crate::core::ids::CharacterId;
 use crate::core::pgcr::MemberRow;
 use crate::core::plan::{needs_history, CharacterState};
 use crate::core::player::class_of_type;
@@ -29,9 +30,9 @@ pub struct ProfileView {
     /// somebody else).
     pub member: MemberRow,
     /// Each live character's class, as `(character id, class)`.
-    pub classes: Vec<(i64, i64)>,
+    pub classes: Vec<(CharacterId, i64)>,
     /// The live characters, in the profile's order.
-    pub characters: Vec<(i64, CharacterState)>,
+    pub characters: Vec<(CharacterId, CharacterState)>,
 }
 
 /// Reads a profile answer for `member`.
@@ -45,7 +46,7 @@ pub fn read_profile(profile: Profile, member: &MemberRow) -> ProfileView {
         .unwrap_or_else(|| member.clone());
     let mut view = ProfileView { member: current, classes: Vec::new(), characters: Vec::new() };
     for ch in profile.characters.map(|c| c.data.into_values()).into_iter().flatten() {
-        let Some(id) = ch.character_id else { continue };
+        let Some(id) = ch.character_id.map(CharacterId) else { continue };
         view.classes.push((id, class_of_type(ch.class_type)));
         view.characters.push((id, CharacterState::Live { last_played: ch.date_last_played }));
     }
@@ -72,9 +73,9 @@ pub enum AccountRead {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountView {
     /// The deleted characters to walk, in ascending order.
-    pub deleted: Vec<i64>,
+    pub deleted: Vec<CharacterId>,
     /// To record: the deleted characters the account lists now, and when it was read.
-    pub record: Option<(Vec<i64>, i64)>,
+    pub record: Option<(Vec<CharacterId>, i64)>,
     /// A line for the user about a failed read the walk goes on without.
     pub note: Option<String>,
     /// A failure that ends the walk.
@@ -87,8 +88,8 @@ pub struct AccountView {
 /// and the live ones. `label` names the player in the note.
 pub fn read_account(
     read: AccountRead,
-    stored_deleted: &[i64],
-    live: &[(i64, CharacterState)],
+    stored_deleted: &[CharacterId],
+    live: &[(CharacterId, CharacterState)],
     now: i64,
     label: &str,
 ) -> AccountView {
@@ -96,14 +97,14 @@ pub fn read_account(
     match read {
         AccountRead::NotDue => known,
         AccountRead::Read(Ok(stats)) => {
-            let listed: Vec<i64> = stats
+            let listed: Vec<CharacterId> = stats
                 .characters
                 .iter()
                 .filter(|c| c.deleted == Some(true))
-                .filter_map(|c| c.character_id)
+                .filter_map(|c| c.character_id.map(CharacterId))
                 .filter(|id| !live.iter().any(|(l, _)| l == id))
                 .collect();
-            let mut all: Vec<i64> = stored_deleted.iter().chain(&listed).copied().collect();
+            let mut all: Vec<CharacterId> = stored_deleted.iter().chain(&listed).copied().collect();
             all.sort_unstable();
             all.dedup();
             AccountView { deleted: all, record: Some((listed, now)), complete: true, ..AccountView::default() }
@@ -165,10 +166,11 @@ mod tests {
     use crate::core::bungie::model::{
         AccountCharacter, CharacterInfo, CharactersComponent, ProfileComponent, ProfileData, UserCard,
     };
+    use crate::core::ids::MemberId;
 
     fn member(id: i64) -> MemberRow {
         MemberRow {
-            member_id: id,
+            member_id: MemberId(id),
             platform_id: 3,
             display_name: Some("stored".to_string()),
             bungie_display_name: Some("Stored".to_string()),
@@ -176,8 +178,12 @@ mod tests {
         }
     }
 
-    fn live(id: i64) -> (i64, CharacterState) {
-        (id, CharacterState::Live { last_played: Some("2024-05-01T10:00:00Z".to_string()) })
+    fn live(id: i64) -> (CharacterId, CharacterState) {
+        (CharacterId(id), CharacterState::Live { last_played: Some("2024-05-01T10:00:00Z".to_string()) })
+    }
+
+    fn characters(ids: &[i64]) -> Vec<CharacterId> {
+        ids.iter().copied().map(CharacterId).collect()
     }
 
     fn account(chars: &[(i64, bool)]) -> AccountStats {
@@ -224,7 +230,11 @@ mod tests {
         };
         let same = read_profile(profile(7), &member(7));
         assert_eq!(same.member.display_name.as_deref(), Some("renamed"));
-        assert_eq!(same.classes, [(21, 1), (23, 255)], "a character without an id is passed over");
+        assert_eq!(
+            same.classes,
+            [(CharacterId(21), 1), (CharacterId(23), 255)],
+            "a character without an id is passed over"
+        );
         assert_eq!(same.characters.len(), 2);
         let other = read_profile(profile(8), &member(7));
         assert_eq!(other.member, member(7));
@@ -240,14 +250,14 @@ mod tests {
             (
                 "not due",
                 AccountRead::NotDue,
-                AccountView { deleted: vec![9], complete: true, ..AccountView::default() },
+                AccountView { deleted: characters(&[9]), complete: true, ..AccountView::default() },
             ),
             (
                 "read",
                 AccountRead::Read(Ok(account(&[(1, false), (5, true), (2, true), (9, true)]))),
                 AccountView {
-                    deleted: vec![5, 9],
-                    record: Some((vec![5, 9], 100)),
+                    deleted: characters(&[5, 9]),
+                    record: Some((characters(&[5, 9]), 100)),
                     complete: true,
                     ..AccountView::default()
                 },
@@ -266,7 +276,7 @@ mod tests {
                 "failed",
                 AccountRead::Read(Err(network.clone())),
                 AccountView {
-                    deleted: vec![9],
+                    deleted: characters(&[9]),
                     note: Some(format!("P#0001: could not read deleted characters: {network}")),
                     complete: true,
                     ..AccountView::default()
@@ -275,7 +285,7 @@ mod tests {
             ("halted", AccountRead::Halted, AccountView::default()),
         ];
         for (name, read, expected) in cases {
-            assert_eq!(read_account(read, &[9], &live, 100, "P#0001"), expected, "{name}");
+            assert_eq!(read_account(read, &[CharacterId(9)], &live, 100, "P#0001"), expected, "{name}");
         }
     }
 

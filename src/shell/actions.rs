@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::cli::Config;
+use crate::core::ids::{MemberId, Membership};
 use crate::core::listing;
 use crate::core::name::BungieName;
 use crate::core::pgcr::MemberRow;
@@ -135,8 +136,11 @@ fn resolve(syncer: &Syncer<'_>, name: &BungieName) -> Result<MemberRow, Error> {
     let card = match choose_card(&cards) {
         Choice::Use(card) => card,
         Choice::AskLinked(first) => {
-            let (t, id) = (first.membership_type.unwrap_or(-1), first.membership_id.unwrap_or_default());
-            let linked = syncer.call("linked profiles", || client.linked_profiles(t, id))?;
+            let membership = Membership {
+                platform: first.membership_type.unwrap_or(-1),
+                id: MemberId(first.membership_id.unwrap_or_default()),
+            };
+            let linked = syncer.call("linked profiles", || client.linked_profiles(membership))?;
             choose_linked(&linked.profiles).unwrap_or(first)
         }
         Choice::NotFound => {

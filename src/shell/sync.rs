@@ -18,6 +18,7 @@ use indicatif::ProgressBar;
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::download::{self, Failed, RoundEnd, Tally};
+use crate::core::ids::{ActivityId, CharacterId, MemberId};
 use crate::core::pgcr::{self, MemberRow, PgcrRows};
 use crate::core::plan::{self, MemberLookups, Step};
 use crate::core::refresh::{self, RefetchFailed, Refetched, ReportFetch};
@@ -54,17 +55,17 @@ type Fetched = Result<PgcrRows, ApiError>;
 /// What a player's walk left to do: the player's characters (live and deleted), the summary so
 /// far, and the plan for the queued reports.
 struct Planned {
-    member_id: i64,
-    characters: Vec<i64>,
+    member_id: MemberId,
+    characters: Vec<CharacterId>,
     summary: PlayerSummary,
     steps: Vec<Step>,
 }
 
 /// What the download workers share.
 struct Work<'w> {
-    jobs: Mutex<std::slice::Iter<'w, i64>>,
+    jobs: Mutex<std::slice::Iter<'w, ActivityId>>,
     halt: AtomicBool,
-    stored_members: HashSet<i64>,
+    stored_members: HashSet<MemberId>,
     lookups: Mutex<MemberLookups>,
 }
 
@@ -148,7 +149,7 @@ impl<'a> Syncer<'a> {
     }
 
     /// The players of this round whose whole history is walked.
-    fn rescans_due(&self, store: &Store, players: &[MemberRow]) -> Result<Vec<i64>, Error> {
+    fn rescans_due(&self, store: &Store, players: &[MemberRow]) -> Result<Vec<MemberId>, Error> {
         let mut last = Vec::new();
         for member in players {
             let at = if self.rescan == RescanMode::Daily { store.rescanned_at(member.member_id)? } else { None };
@@ -289,7 +290,7 @@ impl<'a> Syncer<'a> {
 
     /// Fetches once more the reports of these characters' matches that were fetched too early
     /// and are due, and replaces those that changed. Returns how many were replaced.
-    fn refetch_early_reports(&self, store: &mut Store, characters: &[i64]) -> Result<usize, Error> {
+    fn refetch_early_reports(&self, store: &mut Store, characters: &[CharacterId]) -> Result<usize, Error> {
         let pending = store.pending_rechecks(characters)?;
         let due = refresh::due(&pending, unix_now());
         if due.is_empty() {
@@ -332,7 +333,7 @@ impl<'a> Syncer<'a> {
     }
 
     /// What the workers of a download of `ids` share.
-    fn work<'w>(&self, store: &Store, ids: &'w [i64]) -> Result<Work<'w>, Error> {
+    fn work<'w>(&self, store: &Store, ids: &'w [ActivityId]) -> Result<Work<'w>, Error> {
         Ok(Work {
             jobs: Mutex::new(ids.iter()),
             halt: AtomicBool::new(false),
@@ -342,7 +343,7 @@ impl<'a> Syncer<'a> {
     }
 
     /// Downloads reports on the worker pool and stores each as it arrives.
-    fn download(&self, store: &mut Store, ids: &[i64], label: &str) -> Result<Downloads, Error> {
+    fn download(&self, store: &mut Store, ids: &[ActivityId], label: &str) -> Result<Downloads, Error> {
         if ids.is_empty() {
             return Ok(Downloads::default());
         }
@@ -351,7 +352,7 @@ impl<'a> Syncer<'a> {
         let mut tally = Tally::new(ids.len());
         // Bounded: when the writer falls behind, workers wait instead of piling reports up in
         // memory, so memory stays flat however long the queue.
-        let (tx, rx) = mpsc::sync_channel::<(i64, Fetched)>(self.concurrency);
+        let (tx, rx) = mpsc::sync_channel::<(ActivityId, Fetched)>(self.concurrency);
         let stored = std::thread::scope(|scope| {
             for _ in 0..self.concurrency.min(ids.len()) {
                 let (tx, work) = (tx.clone(), &work);
@@ -372,7 +373,7 @@ impl<'a> Syncer<'a> {
 
     /// A worker: takes the next report, downloads it and hands it to the writer, until the
     /// jobs run out, the pass halts or a stop is requested.
-    fn fetch_jobs(&self, work: &Work<'_>, tx: SyncSender<(i64, Fetched)>) {
+    fn fetch_jobs(&self, work: &Work<'_>, tx: SyncSender<(ActivityId, Fetched)>) {
         while !self.stop.requested() && !work.halt.load(Ordering::SeqCst) {
             let Some(&id) = lock(&work.jobs).next() else { break };
             if tx.send((id, self.fetch_one(id, work))).is_err() {
@@ -386,7 +387,7 @@ impl<'a> Syncer<'a> {
     fn store_arrivals(
         &self,
         store: &mut Store,
-        rx: Receiver<(i64, Fetched)>,
+        rx: Receiver<(ActivityId, Fetched)>,
         tally: &mut Tally,
         halt: &AtomicBool,
         bar: &ProgressBar,
@@ -414,7 +415,7 @@ impl<'a> Syncer<'a> {
     }
 
     /// One report: download, normalize, and (with DCLI_FIX_DATA) repair nameless members.
-    fn fetch_one(&self, id: i64, work: &Work<'_>) -> Fetched {
+    fn fetch_one(&self, id: ActivityId, work: &Work<'_>) -> Fetched {
         let report = self.call("match report", || self.client.pgcr(id))?;
         let mut rows = pgcr::normalize(id, &report).map_err(|e| ApiError::BadBody(e.to_string()))?;
         if self.fix_data {

@@ -31,6 +31,8 @@ use crate::core::bungie::envelope::{classify, classify_as, ApiError};
 use crate::core::bungie::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
+use crate::core::ids::{ActivityId, CharacterId, MemberId, Membership};
+use crate::core::plan::HISTORY_PAGE_SIZE;
 
 /// Bungie's main API host.
 pub const WWW_ROOT: &str = "https://www.bungie.net";
@@ -142,55 +144,53 @@ impl Client {
         })
     }
 
-    pub fn linked_profiles(&self, membership_type: i64, membership_id: i64) -> Result<LinkedProfiles, ApiError> {
-        self.get(
-            &self.www_root,
-            &format!("/Platform/Destiny2/{membership_type}/Profile/{membership_id}/LinkedProfiles/"),
-        )
+    /// The profiles linked to a membership (cross save): the other platforms' cards.
+    pub fn linked_profiles(&self, membership: Membership) -> Result<LinkedProfiles, ApiError> {
+        let Membership { platform, id } = membership;
+        self.get(&self.www_root, &format!("/Platform/Destiny2/{platform}/Profile/{id}/LinkedProfiles/"))
     }
 
-    pub fn profile(&self, membership_type: i64, membership_id: i64) -> Result<Profile, ApiError> {
-        self.get(
-            &self.www_root,
-            &format!("/Platform/Destiny2/{membership_type}/Profile/{membership_id}/?components=100,200"),
-        )
+    /// A player's profile: their card and live characters (components 100 and 200).
+    pub fn profile(&self, membership: Membership) -> Result<Profile, ApiError> {
+        let Membership { platform, id } = membership;
+        self.get(&self.www_root, &format!("/Platform/Destiny2/{platform}/Profile/{id}/?components=100,200"))
     }
 
-    pub fn account_stats(&self, membership_type: i64, membership_id: i64) -> Result<AccountStats, ApiError> {
-        self.get(
-            &self.www_root,
-            &format!("/Platform/Destiny2/{membership_type}/Account/{membership_id}/Stats/?groups=1"),
-        )
+    /// A player's account stats: every character, deleted ones included.
+    pub fn account_stats(&self, membership: Membership) -> Result<AccountStats, ApiError> {
+        let Membership { platform, id } = membership;
+        self.get(&self.www_root, &format!("/Platform/Destiny2/{platform}/Account/{id}/Stats/?groups=1"))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Page `page` (from 0) of a character's activity history in `mode`, newest first,
+    /// [`HISTORY_PAGE_SIZE`] activities a page.
     pub fn history_page(
         &self,
-        membership_type: i64,
-        membership_id: i64,
-        character_id: i64,
+        membership: Membership,
+        character: CharacterId,
         mode: i64,
-        count: usize,
         page: usize,
     ) -> Result<HistoryPage, ApiError> {
+        let Membership { platform, id } = membership;
         self.get(
             &self.www_root,
             &format!(
-                "/Platform/Destiny2/{membership_type}/Account/{membership_id}/Character/{character_id}/Stats/Activities/?mode={mode}&count={count}&page={page}"
+                "/Platform/Destiny2/{platform}/Account/{id}/Character/{character}/Stats/Activities/?mode={mode}&count={HISTORY_PAGE_SIZE}&page={page}"
             ),
         )
     }
 
-    pub fn pgcr(&self, instance_id: i64) -> Result<Pgcr, ApiError> {
-        self.get(&self.stats_root, &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{instance_id}/"))
+    /// The post-game carnage report of one match, from the stats host.
+    pub fn pgcr(&self, activity: ActivityId) -> Result<Pgcr, ApiError> {
+        self.get(&self.stats_root, &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{activity}/"))
     }
 
     pub fn clan_members(&self, group_id: i64, page: usize) -> Result<ClanMembersPage, ApiError> {
         self.get(&self.www_root, &format!("/Platform/GroupV2/{group_id}/Members/?currentpage={page}"))
     }
 
-    pub fn memberships_by_id(&self, membership_id: i64) -> Result<MembershipsById, ApiError> {
-        self.get(&self.www_root, &format!("/Platform/User/GetMembershipsById/{membership_id}/-1/"))
+    pub fn memberships_by_id(&self, member: MemberId) -> Result<MembershipsById, ApiError> {
+        self.get(&self.www_root, &format!("/Platform/User/GetMembershipsById/{member}/-1/"))
     }
 }
 

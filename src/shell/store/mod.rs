@@ -39,10 +39,14 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+use crate::core::ids::{ActivityId, CharacterId, MemberId};
 use crate::core::listing::{ListedCharacter, ListedPlayer};
 use crate::core::pgcr::{CharacterRow, MedalRow, MemberRow, PgcrRows, PlayerRows, WeaponRow, CLASS_UNKNOWN};
 use crate::core::plan::{Failures, Queued};
 use crate::core::refresh::{PendingRecheck, ReportFetch};
+
+// The core's ids bind and read as SQL integers.
+mod ids;
 
 /// The database file name the dcli tools share.
 pub const DB_FILE_NAME: &str = "dcli.sqlite3";
@@ -331,12 +335,12 @@ impl Store {
     }
 
     /// Takes a player off the sync list; their data stays. False if they were not on it.
-    pub fn remove_player(&mut self, member_id: i64) -> Result<bool, StoreError> {
+    pub fn remove_player(&mut self, member_id: MemberId) -> Result<bool, StoreError> {
         self.conn.execute("DELETE FROM sync WHERE member = ?1", [member_id]).map(|n| n > 0).map_err(|e| self.err(e))
     }
 
     /// Records what a profile says of a player and their characters.
-    pub fn record_profile(&mut self, member: &MemberRow, characters: &[(i64, i64)]) -> Result<(), StoreError> {
+    pub fn record_profile(&mut self, member: &MemberRow, characters: &[(CharacterId, i64)]) -> Result<(), StoreError> {
         self.write(|tx| {
             upsert_member_tx(tx, member, true)?;
             for &(character_id, class) in characters {
@@ -347,7 +351,7 @@ impl Store {
     }
 
     /// When the player's account character list was last read (Unix seconds), if ever.
-    pub fn account_checked_at(&self, member_id: i64) -> Result<Option<i64>, StoreError> {
+    pub fn account_checked_at(&self, member_id: MemberId) -> Result<Option<i64>, StoreError> {
         self.read(|conn| {
             conn.query_row("SELECT account_checked_at FROM dclisync_player WHERE member_id = ?1", [member_id], |r| {
                 r.get(0)
@@ -358,7 +362,7 @@ impl Store {
     }
 
     /// Records the deleted characters an account lists, and when the list was read.
-    pub fn record_account(&mut self, member_id: i64, deleted: &[i64], now: i64) -> Result<(), StoreError> {
+    pub fn record_account(&mut self, member_id: MemberId, deleted: &[CharacterId], now: i64) -> Result<(), StoreError> {
         self.write(|tx| {
             for &character_id in deleted {
                 upsert_character_tx(tx, character_id, member_id, CLASS_UNKNOWN)?;
@@ -378,7 +382,7 @@ impl Store {
     }
 
     /// The player's characters known to be deleted.
-    pub fn deleted_characters(&self, member_id: i64) -> Result<Vec<i64>, StoreError> {
+    pub fn deleted_characters(&self, member_id: MemberId) -> Result<Vec<CharacterId>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT character_id FROM dclisync_character WHERE member_id = ?1 AND deleted = 1 ORDER BY character_id",
@@ -389,7 +393,7 @@ impl Store {
     }
 
     /// The marker of the character's last complete history walk, if any.
-    pub fn history_marker(&self, character_id: i64) -> Result<Option<String>, StoreError> {
+    pub fn history_marker(&self, character_id: CharacterId) -> Result<Option<String>, StoreError> {
         self.read(|conn| {
             conn.query_row(
                 "SELECT history_marker FROM dclisync_character WHERE character_id = ?1",
@@ -405,9 +409,9 @@ impl Store {
     /// history marker in the same transaction: a walk counts as complete only with its queue.
     pub fn enqueue_walk(
         &mut self,
-        member_id: i64,
-        character_id: i64,
-        activity_ids: &[i64],
+        member_id: MemberId,
+        character_id: CharacterId,
+        activity_ids: &[ActivityId],
         marker: Option<&str>,
     ) -> Result<usize, StoreError> {
         self.write(|tx| {
@@ -430,7 +434,7 @@ impl Store {
     }
 
     /// Activity ids already queued (synced or not) for a character.
-    pub fn queued_ids(&self, character_id: i64) -> Result<HashSet<i64>, StoreError> {
+    pub fn queued_ids(&self, character_id: CharacterId) -> Result<HashSet<ActivityId>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT activity_id FROM activity_queue WHERE character = ?1")?;
             let ids = stmt.query_map([character_id], |r| r.get(0))?;
@@ -440,7 +444,7 @@ impl Store {
 
     /// The player's characters the store knows of, from dclisync's own table and dcli's: the
     /// ones that can have a history marker or queued activities.
-    pub fn known_characters(&self, member_id: i64) -> Result<Vec<i64>, StoreError> {
+    pub fn known_characters(&self, member_id: MemberId) -> Result<Vec<CharacterId>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT character_id FROM dclisync_character WHERE member_id = ?1
@@ -453,7 +457,7 @@ impl Store {
     }
 
     /// The unsynced queue rows of these characters.
-    pub fn unsynced(&self, characters: &[i64]) -> Result<Vec<Queued>, StoreError> {
+    pub fn unsynced(&self, characters: &[CharacterId]) -> Result<Vec<Queued>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT activity_id, character FROM activity_queue WHERE character = ?1 AND synced = 0",
@@ -470,7 +474,10 @@ impl Store {
     }
 
     /// Which of these activities are stored.
-    pub fn stored_among(&self, activity_ids: impl IntoIterator<Item = i64>) -> Result<HashSet<i64>, StoreError> {
+    pub fn stored_among(
+        &self,
+        activity_ids: impl IntoIterator<Item = ActivityId>,
+    ) -> Result<HashSet<ActivityId>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT 1 FROM activity WHERE activity_id = ?1")?;
             let mut out = HashSet::new();
@@ -484,7 +491,7 @@ impl Store {
     }
 
     /// Ids of every stored member.
-    pub fn member_ids(&self) -> Result<HashSet<i64>, StoreError> {
+    pub fn member_ids(&self) -> Result<HashSet<MemberId>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare("SELECT member_id FROM member")?;
             let ids = stmt.query_map([], |r| r.get(0))?;
@@ -516,7 +523,7 @@ impl Store {
     }
 
     /// Reports of matches these characters played that wait for their second fetch.
-    pub fn pending_rechecks(&self, characters: &[i64]) -> Result<Vec<PendingRecheck>, StoreError> {
+    pub fn pending_rechecks(&self, characters: &[CharacterId]) -> Result<Vec<PendingRecheck>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT r.activity_id, r.recheck_at, r.digest, r.characters
@@ -555,7 +562,7 @@ impl Store {
     }
 
     /// Ends a report's wait for a second fetch, keeping the stored rows.
-    pub fn finish_recheck(&mut self, activity_id: i64) -> Result<(), StoreError> {
+    pub fn finish_recheck(&mut self, activity_id: ActivityId) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute("UPDATE dclisync_report SET recheck_at = NULL WHERE activity_id = ?1", [activity_id])?;
             Ok(())
@@ -563,7 +570,7 @@ impl Store {
     }
 
     /// Marks an activity's queue rows synced (its report is stored already).
-    pub fn mark_synced(&mut self, activity_id: i64) -> Result<(), StoreError> {
+    pub fn mark_synced(&mut self, activity_id: ActivityId) -> Result<(), StoreError> {
         self.write(|tx| {
             mark_synced_tx(tx, activity_id)?;
             Ok(())
@@ -573,8 +580,8 @@ impl Store {
     /// The failures so far of those of these activities that failed before.
     pub fn failures_among(
         &self,
-        activity_ids: impl IntoIterator<Item = i64>,
-    ) -> Result<HashMap<i64, Failures>, StoreError> {
+        activity_ids: impl IntoIterator<Item = ActivityId>,
+    ) -> Result<HashMap<ActivityId, Failures>, StoreError> {
         self.read(|conn| {
             let mut stmt =
                 conn.prepare_cached("SELECT attempts, last_attempt FROM dclisync_attempt WHERE activity_id = ?1")?;
@@ -592,7 +599,7 @@ impl Store {
     }
 
     /// Notes a failed download of a queued activity; returns the attempts so far.
-    pub fn record_failure(&mut self, activity_id: i64, error: &str, now: &str) -> Result<i64, StoreError> {
+    pub fn record_failure(&mut self, activity_id: ActivityId, error: &str, now: &str) -> Result<i64, StoreError> {
         self.conn
             .query_row(
                 "INSERT INTO dclisync_attempt (activity_id, attempts, last_error, last_attempt) VALUES (?1, 1, ?2, ?3)
@@ -605,7 +612,7 @@ impl Store {
     }
 
     /// When the player's whole history was last walked (Unix seconds), if ever.
-    pub fn rescanned_at(&self, member_id: i64) -> Result<Option<i64>, StoreError> {
+    pub fn rescanned_at(&self, member_id: MemberId) -> Result<Option<i64>, StoreError> {
         self.read(|conn| {
             conn.query_row("SELECT rescanned_at FROM dclisync_player WHERE member_id = ?1", [member_id], |r| r.get(0))
                 .optional()
@@ -615,7 +622,7 @@ impl Store {
 
     /// Records a finished sync's place in the rescan schedule: a whole-history walk at `now`
     /// (`rescanned`), or else, for a player who has no schedule yet, its start.
-    pub fn record_rescan(&mut self, member_id: i64, now: i64, rescanned: bool) -> Result<(), StoreError> {
+    pub fn record_rescan(&mut self, member_id: MemberId, now: i64, rescanned: bool) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO dclisync_player (member_id, rescanned_at) VALUES (?1, ?2)
@@ -629,7 +636,7 @@ impl Store {
 
     /// Records a finished sync of a player: `sync.last_sync` when they are on the list, and
     /// dclisync's own last-success time.
-    pub fn finish_player_sync(&mut self, member_id: i64, now: &str) -> Result<(), StoreError> {
+    pub fn finish_player_sync(&mut self, member_id: MemberId, now: &str) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute("UPDATE sync SET last_sync = ?2 WHERE member = ?1", params![member_id, now])?;
             tx.execute(
@@ -763,12 +770,17 @@ fn bind_character(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, c: &Chara
 }
 
 /// Inserts a character, or repairs its stored class when this one is known (not 255).
-fn upsert_character_tx(tx: &Transaction<'_>, character_id: i64, member_id: i64, class: i64) -> rusqlite::Result<()> {
+fn upsert_character_tx(
+    tx: &Transaction<'_>,
+    character_id: CharacterId,
+    member_id: MemberId,
+    class: i64,
+) -> rusqlite::Result<()> {
     let row = CharacterRow { character_id, member_id, class };
     insert_many_tx(tx, CHARACTER_INSERT, CHARACTER_CONFLICT, 3, &[&row], bind_character)
 }
 
-fn record_fetch_tx(tx: &Transaction<'_>, activity_id: i64, fetch: &ReportFetch) -> rusqlite::Result<()> {
+fn record_fetch_tx(tx: &Transaction<'_>, activity_id: ActivityId, fetch: &ReportFetch) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO dclisync_report (activity_id, fetched_at, recheck_at, digest, characters)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -779,7 +791,7 @@ fn record_fetch_tx(tx: &Transaction<'_>, activity_id: i64, fetch: &ReportFetch) 
     Ok(())
 }
 
-fn mark_synced_tx(tx: &Transaction<'_>, activity_id: i64) -> rusqlite::Result<()> {
+fn mark_synced_tx(tx: &Transaction<'_>, activity_id: ActivityId) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE activity_queue SET synced = 1 WHERE activity_id = ?1 AND synced = 0")?
         .execute([activity_id])?;
     tx.prepare_cached("DELETE FROM dclisync_attempt WHERE activity_id = ?1")?.execute([activity_id])?;
@@ -905,7 +917,7 @@ fn insert_many_tx<R: Copy>(
 }
 
 /// Stores one player's stats row; its id when it is new.
-fn insert_stats_tx(tx: &Transaction<'_>, activity_id: i64, p: &PlayerRows) -> rusqlite::Result<Option<i64>> {
+fn insert_stats_tx(tx: &Transaction<'_>, activity_id: ActivityId, p: &PlayerRows) -> rusqlite::Result<Option<i64>> {
     let s = &p.stats;
     let inserted = tx
         .prepare_cached(
@@ -959,7 +971,7 @@ mod tests {
     fn sample_rows() -> PgcrRows {
         let report: crate::core::bungie::model::Pgcr = crate::testdata::response("pgcr/control_6v6.json");
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).expect("instance id");
-        normalize(id, &report).expect("storable")
+        normalize(ActivityId(id), &report).expect("storable")
     }
 
     impl Store {
@@ -1049,7 +1061,7 @@ mod tests {
         let mut store = Store::open(dir.path()).expect("a user_version 1 database opens");
         let applied: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
         assert_eq!(applied, 2);
-        assert_eq!(store.account_checked_at(1).expect("read"), Some(1_672_617_600), "dclisync_player kept");
+        assert_eq!(store.account_checked_at(MemberId(1)).expect("read"), Some(1_672_617_600), "dclisync_player kept");
         let players = store.tracked_players().expect("list");
         assert_eq!(players[0].last_sync.as_deref(), Some("2023-01-02T00:00:00+00:00"));
         let rescanned: Option<i64> = store
@@ -1087,7 +1099,7 @@ mod tests {
         let pending = store.pending_rechecks(&[queued.character_id]).expect("pending");
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].characters, Some(2));
-        assert_eq!(store.pending_rechecks(&[12345]).expect("pending"), vec![], "only the characters' own");
+        assert_eq!(store.pending_rechecks(&[CharacterId(12345)]).expect("pending"), vec![], "only the characters' own");
 
         store.replace_pgcr(&complete, &ReportFetch::last(&complete, end + 900)).expect("replace");
         let whole = normalize(id, &crate::testdata::response("pgcr/control_6v6.json")).expect("storable");

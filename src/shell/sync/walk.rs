@@ -18,8 +18,9 @@ use std::thread::{Scope, ScopedJoinHandle};
 use super::Syncer;
 use crate::core::bungie::envelope::ApiError;
 use crate::core::bungie::model::HistoryPage;
+use crate::core::ids::{ActivityId, CharacterId};
 use crate::core::pgcr::MemberRow;
-use crate::core::plan::{self, CharacterState, HISTORY_MODES, HISTORY_PAGE_SIZE};
+use crate::core::plan::{self, CharacterState, HISTORY_MODES};
 use crate::core::rescan::WholeWalk;
 use crate::core::walk::{self, AccountRead, AccountView, Assembled, Part, ProfileView};
 use crate::shell::clock::unix_now;
@@ -44,10 +45,10 @@ pub(super) struct WalkStart {
     member: MemberRow,
     rescan: bool,
     account_checked_at: Option<i64>,
-    stored_deleted: Vec<i64>,
+    stored_deleted: Vec<CharacterId>,
     /// Per character the store knows: the marker of its last complete walk and its queued ids.
     /// A character the store does not know has neither.
-    known: HashMap<i64, (Option<String>, HashSet<i64>)>,
+    known: HashMap<CharacterId, (Option<String>, HashSet<ActivityId>)>,
 }
 
 impl WalkStart {
@@ -66,15 +67,15 @@ impl WalkStart {
     }
 
     /// The character's walk marker and queued ids, taken out: each character is walked once.
-    fn take(&mut self, character_id: i64) -> (Option<String>, HashSet<i64>) {
+    fn take(&mut self, character_id: CharacterId) -> (Option<String>, HashSet<ActivityId>) {
         self.known.remove(&character_id).unwrap_or_default()
     }
 }
 
 /// One character's complete walk, to be queued at once.
 pub(super) struct CharacterWalk {
-    pub character_id: i64,
-    pub new: Vec<i64>,
+    pub character_id: CharacterId,
+    pub new: Vec<ActivityId>,
     pub marker: Option<String>,
     /// Matches a plain sync would have missed (a rescan only).
     pub missed: usize,
@@ -87,11 +88,11 @@ pub(super) struct Walked {
     pub member: MemberRow,
     /// Whether this is a whole walk (a rescan).
     pub rescan: bool,
-    pub classes: Vec<(i64, i64)>,
+    pub classes: Vec<(CharacterId, i64)>,
     /// Live characters first, then the deleted ones.
-    pub characters: Vec<(i64, CharacterState)>,
+    pub characters: Vec<(CharacterId, CharacterState)>,
     /// The deleted characters the account lists now, and when it was read (when it was due).
-    pub account: Option<(Vec<i64>, i64)>,
+    pub account: Option<(Vec<CharacterId>, i64)>,
     /// Status lines to show when the walk is recorded, in order.
     pub notes: Vec<String>,
     pub walks: Vec<CharacterWalk>,
@@ -125,7 +126,7 @@ struct Parts {
     account: AccountView,
     assembled: Assembled<CharacterWalk, Error>,
     /// Live characters first, then the deleted ones.
-    characters: Vec<(i64, CharacterState)>,
+    characters: Vec<(CharacterId, CharacterState)>,
 }
 
 impl Syncer<'_> {
@@ -138,8 +139,8 @@ impl Syncer<'_> {
         if places.is_closed() {
             return Err(Error::Api(ApiError::Stopped));
         }
-        let (mtype, mid) = (start.member.platform_id, start.member.member_id);
-        let profile = walk::read_profile(self.call("profile", || self.client.profile(mtype, mid))?, &start.member);
+        let membership = start.member.membership();
+        let profile = walk::read_profile(self.call("profile", || self.client.profile(membership))?, &start.member);
         let now = unix_now();
         let account_due = plan::account_check_due(start.account_checked_at, now);
         let parts = std::thread::scope(|scope| self.walk_parts(scope, &mut start, &profile, account_due, places, now));
@@ -198,7 +199,7 @@ impl Syncer<'_> {
         if places.is_closed() {
             return AccountRead::Halted;
         }
-        let stats = self.call("account stats", || self.client.account_stats(member.platform_id, member.member_id));
+        let stats = self.call("account stats", || self.client.account_stats(member.membership()));
         if matches!(&stats, Err(e) if walk::ends_walk(e)) {
             places.close();
         }
@@ -211,7 +212,7 @@ impl Syncer<'_> {
         scope: &'scope Scope<'scope, 'env>,
         start: &mut WalkStart,
         member: &'env MemberRow,
-        character_id: i64,
+        character_id: CharacterId,
         state: &CharacterState,
         places: &'env Places,
     ) -> Option<ScopedJoinHandle<'scope, CharacterPart>> {
@@ -235,9 +236,9 @@ impl Syncer<'_> {
     fn walk_character(
         &self,
         member: &MemberRow,
-        character_id: i64,
+        character_id: CharacterId,
         state: &CharacterState,
-        mut known: HashSet<i64>,
+        mut known: HashSet<ActivityId>,
         rescan: bool,
         places: &Places,
     ) -> Result<CharacterWalk, Cut> {
@@ -264,10 +265,8 @@ impl Syncer<'_> {
             self.stop.check()?;
             return Err(Cut::Halted);
         };
-        let (m, character_id) = (history.member, history.character_id);
-        Ok(self.call("activity history", || {
-            self.client.history_page(m.platform_id, m.member_id, character_id, history.mode, HISTORY_PAGE_SIZE, page)
-        })?)
+        let (membership, character) = (history.member.membership(), history.character_id);
+        Ok(self.call("activity history", || self.client.history_page(membership, character, history.mode, page))?)
     }
 
     /// Pages one history newest first, handing each page to `read` until it says the walk is
@@ -282,8 +281,8 @@ impl Syncer<'_> {
     }
 
     /// Pages one history until the core says stop, and returns the instance ids to queue.
-    fn scan_history(&self, history: &History<'_>, known: &HashSet<i64>) -> Result<Vec<i64>, Cut> {
-        let mut new: Vec<i64> = Vec::new();
+    fn scan_history(&self, history: &History<'_>, known: &HashSet<ActivityId>) -> Result<Vec<ActivityId>, Cut> {
+        let mut new: Vec<ActivityId> = Vec::new();
         self.page_through(history, |page| {
             let scan = plan::scan_history_page(page, known);
             for id in scan.new {
@@ -297,7 +296,7 @@ impl Syncer<'_> {
     }
 
     /// Pages one history to its end (a rescan).
-    fn scan_whole_history(&self, history: &History<'_>, known: &HashSet<i64>) -> Result<WholeWalk, Cut> {
+    fn scan_whole_history(&self, history: &History<'_>, known: &HashSet<ActivityId>) -> Result<WholeWalk, Cut> {
         let mut walk = WholeWalk::default();
         self.page_through(history, |page| walk.page(page, known))?;
         Ok(walk)
@@ -307,7 +306,7 @@ impl Syncer<'_> {
 /// One character's history in one mode, and the walk's places.
 struct History<'h> {
     member: &'h MemberRow,
-    character_id: i64,
+    character_id: CharacterId,
     mode: i64,
     places: &'h Places,
 }
