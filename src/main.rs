@@ -5,12 +5,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use dclisync::core::cli::{self, Args};
 use dclisync::core::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
 use dclisync::core::error::EXIT_FAILURE;
-use dclisync::shell::clock::now_text;
+use dclisync::shell::clock::{now_text, unix_now};
+use dclisync::shell::metrics::{MetricsFile, Tally};
 use dclisync::shell::output::Output;
 use dclisync::shell::signal::{self, Bell, Stop};
 use dclisync::shell::store::Store;
@@ -23,11 +24,13 @@ fn main() {
     let signals = signal::Listener::catch();
     dclisync::shell::memory::limit_allocator_arenas();
     let args = Args::parse();
+    if args.man || args.completions.is_some() {
+        print_generated(&args);
+    }
     let default_data_dir = directories::BaseDirs::new().map(|b| b.data_local_dir().join("dcli"));
     let config = match cli::config(args, |k| std::env::var(k).ok(), default_data_dir) {
         Ok(config) => config,
         Err(e) => {
-            use clap::CommandFactory;
             Args::command().error(clap::error::ErrorKind::MissingRequiredArgument, e.0).exit();
         }
     };
@@ -36,7 +39,13 @@ fn main() {
     init_logger(config.verbose, out.stamps_stderr());
 
     let mode = if config.daemon { Mode::Daemon { interval: config.interval } } else { Mode::Once };
-    let shell = Shell { machine: Arc::new(Mutex::new(Machine::new(mode))), stop: Stop::new(), bell: Bell::new(), out };
+    let shell = Shell {
+        machine: Arc::new(Mutex::new(Machine::new(mode))),
+        stop: Stop::new(),
+        bell: Bell::new(),
+        out,
+        tally: Arc::default(),
+    };
     let listener = shell.clone();
     let listening = signals.and_then(|signals| {
         signals.listen(move |event| {
@@ -63,6 +72,28 @@ fn main() {
     shell.drive(&config, &mut store)
 }
 
+/// Prints the man page or the completion script `args` asks for, from the clap definitions, and
+/// exits 0 (a closed pipe included).
+fn print_generated(args: &Args) -> ! {
+    let mut command = Args::command();
+    let mut stdout = std::io::stdout().lock();
+    let written = match args.completions {
+        Some(shell) => {
+            clap_complete::generate(shell, &mut command, "dclisync", &mut stdout);
+            Ok(())
+        }
+        None => clap_mangen::Man::new(command).render(&mut stdout),
+    };
+    let code = match written.and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot print: {e}");
+            EXIT_FAILURE
+        }
+        _ => 0,
+    };
+    std::process::exit(code)
+}
+
 fn init_logger(verbose: bool, stamped: bool) {
     let level = if verbose { "warn,dclisync=debug" } else { "warn" };
     let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level));
@@ -82,6 +113,8 @@ struct Shell {
     stop: Stop,
     bell: Bell,
     out: Output,
+    /// Requests by endpoint and outcome since the start, for the metrics file.
+    tally: Arc<Tally>,
 }
 
 impl Shell {
@@ -117,19 +150,14 @@ impl Shell {
     /// The main thread's loop: runs the rounds and sleeps the machine asks for, until it exits.
     fn drive(&self, config: &cli::Config, store: &mut Store) -> ! {
         let mut effects = self.feed(Event::Start);
+        let mut metrics = config.metrics_file.clone().map(MetricsFile::new);
         loop {
             let mut next = None;
             for effect in effects {
                 match self.apply(effect) {
                     Some(Effect::RunRound { number, quiet }) => {
                         self.out.set_quiet(quiet);
-                        let round = round_config(config, number);
-                        let started = Instant::now();
-                        let outcome = match dclisync::shell::actions::run(&round, store, &self.out, &self.stop) {
-                            Ok(totals) => Outcome::Done(totals),
-                            Err(e) => Outcome::of_error(e.kind(), e.to_string()),
-                        };
-                        next = Some(Event::RoundEnded { outcome, elapsed: started.elapsed() });
+                        next = Some(self.run_round(&round_config(config, number), store, metrics.as_mut()));
                     }
                     Some(Effect::Sleep(duration)) => {
                         self.bell.sleep(duration);
@@ -147,6 +175,24 @@ impl Shell {
                 }
             }
         }
+    }
+}
+
+impl Shell {
+    /// Runs one round and writes the metrics file, if asked for; returns how the round ended.
+    fn run_round(&self, config: &cli::Config, store: &mut Store, metrics: Option<&mut MetricsFile>) -> Event {
+        let started = Instant::now();
+        let outcome = match dclisync::shell::actions::run(config, store, &self.out, &self.stop, &self.tally) {
+            Ok(totals) => Outcome::Done(totals),
+            Err(e) => Outcome::of_error(e.kind(), e.to_string()),
+        };
+        let elapsed = started.elapsed();
+        if let Some(metrics) = metrics {
+            if let Err(message) = metrics.round_ended(&outcome, elapsed, unix_now(), &self.tally) {
+                self.out.say(&format!("error: {message}"));
+            }
+        }
+        Event::RoundEnded { outcome, elapsed }
     }
 }
 

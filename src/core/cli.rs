@@ -11,9 +11,10 @@
 //!   environment variable `DESTINY_API_KEY` (an empty key counts as none); remove and list work
 //!   without one. The key is never printed: `--help` hides the variable's value and `-v` logs
 //!   request paths, not headers.
-//! - Players are given as `NAME#CODE` ([`crate::core::name`]). `--sync` alone syncs everyone on
-//!   the list; with names, only those, and a name that is not on the list is synced once without
-//!   being added. `--remove` keeps the player's stored data.
+//! - Players are given as `NAME#CODE`, as a membership id, or as `TYPE:ID`
+//!   ([`crate::core::name::PlayerRef`]). `--sync` alone syncs everyone on the list; with players,
+//!   only those, and one who is not on the list is synced once without being added. `--remove`
+//!   keeps the player's stored data.
 //! - `--daemon` needs `--sync`, and repeats it every `--interval` seconds: at least
 //!   [`MIN_INTERVAL_SECS`], [`DEFAULT_INTERVAL_SECS`] by default (the interval is read, and
 //!   checked, without `--daemon` too).
@@ -23,7 +24,11 @@
 //! - Beyond the reference tool: `--rescan` (with `--sync`, not with `--daemon`, which rescans
 //!   each player daily by itself) walks whole histories; `--json` (with `--list`) prints the
 //!   list as JSON; `--max-rps`, `--concurrency` and `--timeout` set the pace, the requests in
-//!   flight and the read timeout.
+//!   flight and the read timeout; `--metrics-file PATH` (or `DCLISYNC_METRICS_FILE`) writes
+//!   Prometheus metrics after every round.
+//! - `--completions SHELL` and `--man` print a completion script or the man page, made from
+//!   these very definitions, and exit 0: they need no key and no action, and any other flag
+//!   given with them is ignored.
 //! - Any mistake is a usage error: exit code 2, as clap's own, with a message saying what is
 //!   wrong and naming the bad argument when there is one.
 //!
@@ -40,7 +45,7 @@ use std::time::Duration;
 use clap::builder::TypedValueParser;
 use clap::Parser;
 
-use crate::core::name::BungieName;
+use crate::core::name::PlayerRef;
 
 /// The shortest pause between daemon rounds.
 pub const MIN_INTERVAL_SECS: u64 = 30;
@@ -73,6 +78,7 @@ DCLISYNC_API_ROOT  one URL replacing both Bungie hosts (tests, mirrors, the demo
 DCLISYNC_MAX_RPS   as --max-rps\n  \
 DCLISYNC_CONCURRENCY  as --concurrency\n  \
 DCLISYNC_TIMEOUT   as --timeout\n  \
+DCLISYNC_METRICS_FILE  as --metrics-file\n  \
 RUST_LOG           log filter (env_logger)"
 )]
 pub struct Args {
@@ -94,17 +100,18 @@ pub struct Args {
     #[arg(short = 'i', long = "import-group", value_name = "GROUP")]
     pub import_group: Option<u64>,
 
-    /// Look players up on Bungie.net and put them on the sync list
-    #[arg(short = 'A', long = "add", value_name = "NAME#CODE", num_args = 1.., value_parser = parse_name)]
-    pub add: Vec<BungieName>,
+    /// Look players up on Bungie.net and put them on the sync list (NAME#CODE, a membership id,
+    /// or TYPE:ID)
+    #[arg(short = 'A', long = "add", value_name = "PLAYER", num_args = 1.., value_parser = parse_player)]
+    pub add: Vec<PlayerRef>,
 
     /// Take players off the sync list (their stored data stays)
-    #[arg(short = 'r', long = "remove", value_name = "NAME#CODE", num_args = 1.., value_parser = parse_name)]
-    pub remove: Vec<BungieName>,
+    #[arg(short = 'r', long = "remove", value_name = "PLAYER", num_args = 1.., value_parser = parse_player)]
+    pub remove: Vec<PlayerRef>,
 
-    /// Sync everyone on the list, or only the named players
-    #[arg(short = 's', long = "sync", value_name = "NAME#CODE", num_args = 0.., value_parser = parse_name)]
-    pub sync: Option<Vec<BungieName>>,
+    /// Sync everyone on the list, or only these players
+    #[arg(short = 's', long = "sync", value_name = "PLAYER", num_args = 0.., value_parser = parse_player)]
+    pub sync: Option<Vec<PlayerRef>>,
 
     /// With --sync: walk every character's whole history and queue the matches a plain sync
     /// missed (the daemon rescans each player once a day by itself)
@@ -143,10 +150,23 @@ pub struct Args {
     #[arg(long = "timeout", value_name = "SECONDS", env = "DCLISYNC_TIMEOUT", default_value_t = DEFAULT_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+
+    /// Write Prometheus metrics to this file after every round (node_exporter's textfile
+    /// collector)
+    #[arg(long = "metrics-file", value_name = "PATH", env = "DCLISYNC_METRICS_FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Print the completion script for this shell and exit
+    #[arg(long = "completions", value_name = "SHELL")]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) and exit
+    #[arg(long = "man")]
+    pub man: bool,
 }
 
-fn parse_name(s: &str) -> Result<BungieName, String> {
-    s.parse::<BungieName>().map_err(|e| e.to_string())
+fn parse_player(s: &str) -> Result<PlayerRef, String> {
+    s.parse::<PlayerRef>().map_err(|e| e.to_string())
 }
 
 fn parse_interval(s: &str) -> Result<u64, String> {
@@ -175,9 +195,9 @@ pub struct Config {
     /// DCLI_FIX_DATA: repair nameless members with extra lookups.
     pub fix_data: bool,
     pub import_group: Option<u64>,
-    pub add: Vec<BungieName>,
-    pub remove: Vec<BungieName>,
-    pub sync: Option<Vec<BungieName>>,
+    pub add: Vec<PlayerRef>,
+    pub remove: Vec<PlayerRef>,
+    pub sync: Option<Vec<PlayerRef>>,
     /// With `sync`: walk every character's whole history.
     pub rescan: bool,
     pub list: bool,
@@ -190,6 +210,8 @@ pub struct Config {
     pub max_rps: Option<f64>,
     /// How long a request may wait for data.
     pub timeout: Duration,
+    /// Where to write Prometheus metrics after every round (empty: nowhere).
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -250,6 +272,7 @@ pub fn config(
         concurrency: args.concurrency,
         max_rps: Some(args.max_rps).filter(|r| *r > 0.0),
         timeout: Duration::from_secs(args.timeout),
+        metrics_file: args.metrics_file.filter(|p| !p.as_os_str().is_empty()),
     };
     if config.needs_key() && config.api_key.is_none() {
         return Err(UsageError(
@@ -264,6 +287,7 @@ pub fn config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::name::BungieName;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("dclisync").chain(argv.iter().copied()))
@@ -283,7 +307,7 @@ mod tests {
     fn parses_actions() {
         let args = parse(&["-k", "key", "-A", "a#1", "b c#0042", "-s", "-l", "-D", "/tmp/x"]).unwrap();
         let c = config(args, no_env, None).unwrap();
-        assert_eq!(c.add, vec![BungieName::new("a", 1), BungieName::new("b c", 42)]);
+        assert_eq!(c.add, vec![BungieName::new("a", 1).into(), BungieName::new("b c", 42).into()]);
         assert_eq!(c.sync, Some(vec![]));
         assert!(c.list);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
@@ -294,6 +318,29 @@ mod tests {
             config(parse(&["-k", "key", "-s", "a#1", "--rescan", "-l", "--json", "-D", "/d"]).unwrap(), no_env, None)
                 .unwrap();
         assert!(c.rescan && c.json);
+    }
+
+    #[test]
+    fn players_by_id() {
+        use crate::core::ids::MemberId;
+        let c = config(
+            parse(&["-k", "key", "-A", "7094", "3:46", "-r", "a#1", "5", "-s", "2:9", "-D", "/d"]).unwrap(),
+            no_env,
+            None,
+        )
+        .unwrap();
+        let id = |platform, id| PlayerRef::Id { platform, id: MemberId(id) };
+        assert_eq!(c.add, vec![id(None, 7094), id(Some(3), 46)]);
+        assert_eq!(c.remove, vec![BungieName::new("a", 1).into(), id(None, 5)]);
+        assert_eq!(c.sync, Some(vec![id(Some(2), 9)]));
+    }
+
+    #[test]
+    fn metrics_file_from_flag_or_environment() {
+        let c = config(parse(&["-l", "-D", "/d", "--metrics-file", "/m/d.prom"]).unwrap(), no_env, None).unwrap();
+        assert_eq!(c.metrics_file, Some(PathBuf::from("/m/d.prom")));
+        let c = config(parse(&["-l", "-D", "/d"]).unwrap(), no_env, None).unwrap();
+        assert_eq!(c.metrics_file, None);
     }
 
     #[test]
@@ -322,6 +369,9 @@ mod tests {
             (&["-s", "-d", "--rescan"], "--daemon"),
             (&["--json"], "--list"),
             (&["-s", "--json"], "--list"),
+            (&["-A", "3:x"], "3:x"),
+            (&["-r", "300:1"], "300:1"),
+            (&["--completions", "tcsh"], "tcsh"),
         ];
         for (argv, needle) in cases {
             let err = parse(argv).expect_err(&format!("{argv:?}"));

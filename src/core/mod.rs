@@ -13,6 +13,7 @@ pub mod fixups;
 pub mod ids;
 pub mod limiter;
 pub mod listing;
+pub mod metrics;
 pub mod name;
 pub mod pgcr;
 pub mod plan;

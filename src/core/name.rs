@@ -8,9 +8,18 @@
 //!   (`Guardian#42` is `Guardian#0042`), the form Bungie shows and the dcli tables hold, so
 //!   `#42` and `#0042` name the same player;
 //! - anything else is a usage error whose message names the argument ([`NameError`]).
+//!
+//! Wherever a player is taken, a membership id does as well ([`PlayerRef`]), since Bungie's name
+//! search misses some real accounts (names holding `:`, `?` or `>`, or error 217) and clan tools
+//! hold ids: an argument without `#` that is all digits is a membership id on any platform
+//! (`4611686018467284386`), and `TYPE:ID`, both all digits, names the platform too
+//! (`3:4611686018467284386`; the type is 1 to 254). An id is a positive 64-bit number. An
+//! argument with `#` is always a name, so the two forms never overlap.
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::core::ids::MemberId;
 
 /// The largest code a Bungie name can carry (four decimal digits).
 const MAX_CODE_DIGITS: usize = 4;
@@ -77,10 +86,125 @@ impl fmt::Display for BungieName {
     }
 }
 
+/// The highest platform number Bungie uses (254: BungieNext, the Bungie.net account itself).
+const MAX_MEMBERSHIP_TYPE: i64 = 254;
+
+/// A player as the command line gives one: by Bungie name, or by membership id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PlayerRef {
+    Name(BungieName),
+    /// A membership id, with its platform (`membershipType`) when given as `TYPE:ID`.
+    Id {
+        platform: Option<i64>,
+        id: MemberId,
+    },
+}
+
+impl FromStr for PlayerRef {
+    type Err = NameError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        if input.contains('#') {
+            return input.parse().map(PlayerRef::Name);
+        }
+        let err = |reason| NameError { input: input.to_string(), reason };
+        let (platform, id) = match input.split_once(':') {
+            Some((platform, id)) => (Some(platform), id),
+            None => (None, input),
+        };
+        let Some(id) = positive_number(id) else {
+            return Err(err(match platform {
+                Some(_) => "after TYPE: comes the membership id, all digits",
+                None => "it has no #CODE, and is not a membership id (all digits, or TYPE:ID)",
+            }));
+        };
+        let platform = match platform {
+            None => None,
+            Some(text) => match positive_number(text).filter(|t| *t <= MAX_MEMBERSHIP_TYPE) {
+                Some(t) => Some(t),
+                None => return Err(err("before : comes the platform, a number from 1 to 254")),
+            },
+        };
+        Ok(PlayerRef::Id { platform, id: MemberId(id) })
+    }
+}
+
+/// All ASCII digits, a positive number that fits in an `i64`.
+fn positive_number(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+impl fmt::Display for PlayerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlayerRef::Name(name) => name.fmt(f),
+            PlayerRef::Id { platform: Some(platform), id } => write!(f, "{platform}:{id}"),
+            PlayerRef::Id { platform: None, id } => write!(f, "{id}"),
+        }
+    }
+}
+
+impl From<BungieName> for PlayerRef {
+    fn from(name: BungieName) -> Self {
+        PlayerRef::Name(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn players_by_name_or_id() {
+        let id = |platform, id| PlayerRef::Id { platform, id: MemberId(id) };
+        let cases = [
+            ("a name", "Guardian#42", PlayerRef::Name(BungieName::new("Guardian", 42)), "Guardian#0042"),
+            ("a name with a colon", "a:1#7", PlayerRef::Name(BungieName::new("a:1", 7)), "a:1#0007"),
+            ("digits and a code", "123#1", PlayerRef::Name(BungieName::new("123", 1)), "123#0001"),
+            ("a bare id", "4611686018467284386", id(None, 4_611_686_018_467_284_386), "4611686018467284386"),
+            (
+                "a platform and id",
+                "3:4611686018467284386",
+                id(Some(3), 4_611_686_018_467_284_386),
+                "3:4611686018467284386",
+            ),
+            ("BungieNext", "254:7094", id(Some(254), 7094), "254:7094"),
+            ("leading zeros", "007", id(None, 7), "7"),
+        ];
+        for (what, input, expected, shown) in cases {
+            let parsed: PlayerRef = input.parse().unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(parsed, expected, "{what}");
+            assert_eq!(parsed.to_string(), shown, "{what}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_neither_a_name_nor_an_id() {
+        let cases = [
+            ("Guardian", "not a membership id"),
+            ("", "not a membership id"),
+            ("0", "not a membership id"),
+            ("-5", "not a membership id"),
+            ("12a", "not a membership id"),
+            ("99999999999999999999", "not a membership id"),
+            ("3:", "membership id, all digits"),
+            ("3:abc", "membership id, all digits"),
+            (":7094", "platform"),
+            ("255:7094", "platform"),
+            ("0:7094", "platform"),
+            ("x:7094", "platform"),
+            ("Guardian#", "1 to 4 digits"),
+        ];
+        for (input, reason) in cases {
+            let err = input.parse::<PlayerRef>().expect_err(input);
+            assert!(err.to_string().contains(reason), "{input}: {err}");
+            assert!(err.to_string().contains(&format!("'{input}'")), "the message names the argument: {err}");
+        }
+    }
 
     #[test]
     fn parses_and_pads_codes() {
@@ -126,6 +250,25 @@ mod tests {
             let original = BungieName::new(name, code);
             let parsed: BungieName = original.to_string().parse().unwrap();
             prop_assert_eq!(parsed, original);
+        }
+
+        /// A player given by id, with or without its platform, formats to text that parses back
+        /// to the same id (and never to a name).
+        #[test]
+        fn player_ids_round_trip(platform in proptest::option::of(1i64..=254), id in 1i64..=i64::MAX) {
+            let original = PlayerRef::Id { platform, id: MemberId(id) };
+            let parsed: PlayerRef = original.to_string().parse().unwrap();
+            prop_assert_eq!(parsed, original);
+        }
+
+        /// Any text parses to a player or to an error, never a panic; a player formats back to
+        /// text that parses the same, and a name keeps parsing as a name.
+        #[test]
+        fn parsing_any_player_is_total(input in "\\PC*") {
+            if let Ok(parsed) = input.parse::<PlayerRef>() {
+                let again: PlayerRef = parsed.to_string().parse().unwrap();
+                prop_assert_eq!(again, parsed);
+            }
         }
 
         /// Parsing never panics, and what parses formats back to a string that parses the same.

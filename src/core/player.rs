@@ -14,11 +14,22 @@
 //!   `dateLastPlayed` ([`choose_linked`]); the first one when no date reads, and the first card
 //!   when LinkedProfiles lists none.
 //!
+//! A player given by membership id ([`crate::core::name::PlayerRef::Id`]) is looked up with
+//! LinkedProfiles of that id (on the platform given with it, else on all platforms, type -1),
+//! which lists every Destiny account of the same Bungie.net account (accounts Bungie cannot
+//! read come in `profilesWithErrors` and are not used). The account to sync is, in this order
+//! ([`choose_for_id`]): the cross-save primary (a profile whose `membershipType` is its own
+//! non-zero `crossSaveOverride`), so that the id of an overridden platform account still leads
+//! to the account holding the characters; else the account of the id asked for; else the one
+//! played most recently, as for a name. No profile: the id is not found. The player is then
+//! stored and shown by their Bungie name, like one added by name.
+//!
 //! Classes: a profile's `classType` 0, 1 or 2 (Titan, Hunter, Warlock) is stored as it is,
 //! anything else as 255, the number the dcli tables use for an unknown class
 //! ([`class_of_type`]).
 
 use crate::core::bungie::model::UserCard;
+use crate::core::ids::MemberId;
 use crate::core::pgcr::CLASS_UNKNOWN;
 use crate::core::time::parse_rfc3339;
 
@@ -61,6 +72,16 @@ pub fn choose_linked(profiles: &[UserCard]) -> Option<UserCard> {
         .enumerate()
         .max_by_key(|(i, c)| (c.date_last_played.as_deref().and_then(parse_rfc3339), std::cmp::Reverse(*i)))
         .map(|(_, c)| c.clone())
+}
+
+/// From the LinkedProfiles of membership id `asked`: the cross-save primary, else the account
+/// asked for, else the one played most recently; `None` when no profile has an id.
+pub fn choose_for_id(profiles: &[UserCard], asked: MemberId) -> Option<UserCard> {
+    let usable = || profiles.iter().filter(|c| c.membership_id.is_some());
+    let primary =
+        usable().find(|c| c.cross_save_override.is_some_and(|o| o != 0) && c.membership_type == c.cross_save_override);
+    let named = || usable().find(|c| c.membership_id == Some(asked.0));
+    primary.or_else(named).cloned().or_else(|| choose_linked(profiles))
 }
 
 /// The class number for a profile's `classType`: 0 Titan, 1 Hunter, 2 Warlock, else 255.
@@ -141,6 +162,57 @@ mod tests {
         assert_eq!(choose_linked(&linked.profiles).and_then(|c| c.membership_id), Some(4_611_686_018_400_001_005));
         let empty: Vec<UserCard> = response("search/empty.json");
         assert_eq!(id(choose_card(&empty)), ("not found", None));
+    }
+
+    #[test]
+    fn an_id_leads_to_the_account_to_sync() {
+        let id = |c: Option<UserCard>| c.and_then(|c| c.membership_id);
+        let cases: Vec<(&str, Vec<UserCard>, i64, Option<i64>)> = vec![
+            ("one account", vec![card(5, 3, 0, None)], 5, Some(5)),
+            (
+                "the overridden platform's id: the cross-save primary",
+                vec![card(1, 2, 3, Some("2020-11-10T17:00:00Z")), card(2, 3, 3, None)],
+                1,
+                Some(2),
+            ),
+            ("the primary's own id", vec![card(1, 2, 3, None), card(2, 3, 3, None)], 2, Some(2)),
+            (
+                "unlinked accounts: the one asked for, though another played later",
+                vec![card(7, 1, 0, Some("2024-01-01T00:00:00Z")), card(8, 2, 0, Some("2019-01-01T00:00:00Z"))],
+                8,
+                Some(8),
+            ),
+            (
+                "a Bungie.net id: the latest played",
+                vec![card(7, 1, 0, Some("2019-01-01T00:00:00Z")), card(8, 2, 0, Some("2024-01-01T00:00:00Z"))],
+                7094,
+                Some(8),
+            ),
+            ("no profile", vec![], 5, None),
+        ];
+        for (what, profiles, asked, expected) in cases {
+            assert_eq!(id(choose_for_id(&profiles, MemberId(asked))), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_cross_save_answer_shaped_like_bungies_resolves_to_its_primary() {
+        // Shaped as Bungie answers GetLinkedProfiles for a cross-save account (2025), with made-up
+        // names and ids: one readable profile, on PSN, which is the override; the other
+        // platforms come in profilesWithErrors.
+        let linked: crate::core::bungie::model::LinkedProfiles = serde_json::from_str(
+            r#"{"profiles": [{"dateLastPlayed": "2025-07-15T06:30:55Z", "isOverridden": false,
+                "isCrossSavePrimary": true, "crossSaveOverride": 2, "applicableMembershipTypes": [1, 3, 5, 6, 2],
+                "isPublic": false, "membershipType": 2, "membershipId": "4611686018400009312",
+                "displayName": "Wanderer-PS", "bungieGlobalDisplayName": "Wanderer", "bungieGlobalDisplayNameCode": 1234}],
+              "bnetMembership": {"membershipType": 254, "membershipId": "7000"},
+              "profilesWithErrors": [{"errorCode": 1601, "infoCard": {"crossSaveOverride": 2,
+                "membershipType": 1, "membershipId": "4611686018400001111"}}]}"#,
+        )
+        .unwrap();
+        let chosen = choose_for_id(&linked.profiles, MemberId(7000)).unwrap();
+        assert_eq!(chosen.membership_id, Some(4_611_686_018_400_009_312));
+        assert_eq!(chosen.bungie_name(), Some(("Wanderer", 1234)));
     }
 
     #[test]

@@ -1,4 +1,10 @@
 //! The user's actions, run in the order import, add, remove, sync, list.
+//!
+//! A player is given by Bungie name or by membership id ([`PlayerRef`]); either way one on the
+//! sync list is found in the store (by name, or by id), and one who is not is looked up on
+//! Bungie.net: a name through the name search, an id through LinkedProfiles
+//! ([`crate::core::player`]). A name the search does not find gets a message that also offers
+//! the id form, and where to read an id, since the search misses some real accounts.
 
 use std::sync::Arc;
 
@@ -6,10 +12,10 @@ use crate::core::bungie::envelope::ApiError;
 use crate::core::cli::Config;
 use crate::core::ids::{MemberId, Membership};
 use crate::core::listing;
-use crate::core::name::BungieName;
+use crate::core::name::{BungieName, PlayerRef};
 use crate::core::pgcr::MemberRow;
 use crate::core::plan::STUCK_AFTER_ATTEMPTS;
-use crate::core::player::{choose_card, choose_linked, Choice};
+use crate::core::player::{choose_card, choose_for_id, choose_linked, Choice};
 use crate::core::rescan::RescanMode;
 use crate::core::summary::{self, RoundSummary};
 use crate::shell::bungie::client::Client;
@@ -17,6 +23,7 @@ use crate::shell::bungie::gate::Gate;
 use crate::shell::clock::now_text;
 use crate::shell::error::Error;
 use crate::shell::lock::SyncLock;
+use crate::shell::metrics::Tally;
 use crate::shell::output::Output;
 use crate::shell::signal::Stop;
 use crate::shell::store::Store;
@@ -28,8 +35,14 @@ const MAX_CLAN_PAGES: usize = 100;
 /// Runs every action the configuration asks for, in the order import, add, remove, sync, list,
 /// and returns the round's figures. Failures of single players are reported as they happen and
 /// counted in [`RoundSummary::problems`] (a one-off run then ends with exit code 1, after the
-/// other actions ran).
-pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Result<RoundSummary, Error> {
+/// other actions ran). Every request is counted in `tally`.
+pub fn run(
+    config: &Config,
+    store: &mut Store,
+    out: &Output,
+    stop: &Stop,
+    tally: &Arc<Tally>,
+) -> Result<RoundSummary, Error> {
     // With --json, stdout carries the list alone; the other actions report on stderr.
     let quiet;
     let out = if config.json {
@@ -38,9 +51,11 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
     } else {
         out
     };
-    let gate = Arc::new(Gate::new(config.max_rps, config.concurrency, stop.clone()));
-    let client =
-        config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref(), config.timeout, gate));
+    let gate = Arc::new(Gate::new(config.max_rps, config.concurrency, stop.clone()).with_tally(Arc::clone(tally)));
+    let client = config
+        .api_key
+        .as_ref()
+        .map(|key| Client::new(key.clone(), config.api_root.as_deref(), config.timeout, Arc::clone(&gate)));
     let syncer = client
         .as_ref()
         .map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan_mode(config)));
@@ -58,6 +73,7 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         _ => RoundSummary::default(),
     };
     round.problems += problems;
+    tally.set_pace(gate.pace_per_second());
     if config.list {
         list(store, out, config.json)?;
     }
@@ -73,12 +89,12 @@ fn rescan_mode(config: &Config) -> RescanMode {
     }
 }
 
-/// Looks each name up and puts the player on the sync list; returns how many failed (each
+/// Looks each player up and puts them on the sync list; returns how many failed (each
 /// reported).
-fn add_players(syncer: &Syncer<'_>, store: &mut Store, names: &[BungieName]) -> Result<usize, Error> {
+fn add_players(syncer: &Syncer<'_>, store: &mut Store, players: &[PlayerRef]) -> Result<usize, Error> {
     let mut problems = 0;
-    for name in names {
-        match resolve(syncer, name) {
+    for player in players {
+        match resolve(syncer, player) {
             Ok(member) => {
                 store.add_player(&member, &now_text())?;
                 syncer.out.result(&format!("added {} to the sync list", member.label()));
@@ -93,15 +109,23 @@ fn add_players(syncer: &Syncer<'_>, store: &mut Store, names: &[BungieName]) -> 
     Ok(problems)
 }
 
+/// The stored member a player names: by Bungie name, or by membership id.
+fn stored_member(store: &Store, player: &PlayerRef) -> Result<Option<MemberRow>, Error> {
+    Ok(match player {
+        PlayerRef::Name(name) => store.member_by_name(&name.name, &name.code_text())?,
+        PlayerRef::Id { id, .. } => store.member_by_id(*id)?,
+    })
+}
+
 /// Takes players off the sync list; their stored data stays.
-fn remove_players(store: &mut Store, out: &Output, names: &[BungieName]) -> Result<(), Error> {
-    for name in names {
-        let removed = match store.member_by_name(&name.name, &name.code_text())? {
-            Some(member) => store.remove_player(member.member_id)?,
-            None => false,
+fn remove_players(store: &mut Store, out: &Output, players: &[PlayerRef]) -> Result<(), Error> {
+    for name in players {
+        let removed = match stored_member(store, name)? {
+            Some(member) if store.remove_player(member.member_id)? => Some(member),
+            _ => None,
         };
-        if removed {
-            out.result(&format!("removed {name} from the sync list (their stored data stays)"));
+        if let Some(member) = removed {
+            out.result(&format!("removed {} from the sync list (their stored data stays)", member.label()));
         } else {
             out.status(&format!("{name} is not on the sync list; nothing to remove"));
         }
@@ -110,7 +134,7 @@ fn remove_players(store: &mut Store, out: &Output, names: &[BungieName]) -> Resu
 }
 
 /// Syncs the players `names` covers, under the sync lock, and says what the round did.
-fn sync(syncer: &Syncer<'_>, store: &mut Store, names: &[BungieName]) -> Result<RoundSummary, Error> {
+fn sync(syncer: &Syncer<'_>, store: &mut Store, names: &[PlayerRef]) -> Result<RoundSummary, Error> {
     // Two syncs of one database would fetch everything twice; the second one stops here.
     let _lock = SyncLock::acquire(store.path())?;
     let mut problems = 0;
@@ -128,9 +152,39 @@ fn sync(syncer: &Syncer<'_>, store: &mut Store, names: &[BungieName]) -> Result<
     Ok(round)
 }
 
+/// Finds the Bungie account a player names, by name or by id.
+fn resolve(syncer: &Syncer<'_>, player: &PlayerRef) -> Result<MemberRow, Error> {
+    match player {
+        PlayerRef::Name(name) => resolve_name(syncer, name),
+        PlayerRef::Id { platform, id } => {
+            resolve_id(syncer, player, Membership { platform: platform.unwrap_or(-1), id: *id })
+        }
+    }
+}
+
+/// Finds the account of a membership id through its linked profiles: the cross-save primary,
+/// else the account asked for, else the one played last.
+fn resolve_id(syncer: &Syncer<'_>, player: &PlayerRef, membership: Membership) -> Result<MemberRow, Error> {
+    let not_found = |why: String| {
+        Error::Player(format!(
+            "no Destiny account has membership id {player}{why}: check the id (the number at the end of the \
+             player's profile address on bungie.net or a tracker site), and its platform when given as TYPE:ID"
+        ))
+    };
+    let linked = match syncer.call("linked profiles", || syncer.client.linked_profiles(membership)) {
+        Ok(linked) => linked,
+        Err(ApiError::Bungie { code, message, .. }) => {
+            return Err(not_found(format!(" (Bungie.net error {code}: {message})")))
+        }
+        Err(e) => return Err(Error::Api(e)),
+    };
+    let card = choose_for_id(&linked.profiles, membership.id).ok_or_else(|| not_found(String::new()))?;
+    MemberRow::from_card(&card).ok_or_else(|| not_found(String::new()))
+}
+
 /// Finds the Bungie account of a name: one card is used as it is; several cards linked by
 /// cross-save, the one their override names; otherwise the linked profile played last.
-fn resolve(syncer: &Syncer<'_>, name: &BungieName) -> Result<MemberRow, Error> {
+fn resolve_name(syncer: &Syncer<'_>, name: &BungieName) -> Result<MemberRow, Error> {
     let client = syncer.client;
     let cards = syncer.call("player search", || client.search_player(&name.name, name.code))?;
     let card = match choose_card(&cards) {
@@ -146,7 +200,10 @@ fn resolve(syncer: &Syncer<'_>, name: &BungieName) -> Result<MemberRow, Error> {
         Choice::NotFound => {
             return Err(Error::Player(format!(
                 "player {name} not found on Bungie.net: check the name and code (shown in game and at \
-                 https://www.bungie.net/7/en/User/Account/IdentitySettings)"
+                 https://www.bungie.net/7/en/User/Account/IdentitySettings); if they are right, Bungie's \
+                 name search misses this account (it does for some names): give the membership id instead, \
+                 as ID or TYPE:ID (e.g. 3:4611686018467284386), the numbers at the end of the player's \
+                 profile address on bungie.net or on a tracker site such as destinytracker.com"
             )))
         }
     };
@@ -164,7 +221,7 @@ fn resolve(syncer: &Syncer<'_>, name: &BungieName) -> Result<MemberRow, Error> {
 fn players_to_sync(
     syncer: &Syncer<'_>,
     store: &Store,
-    names: &[BungieName],
+    names: &[PlayerRef],
     problems: &mut usize,
 ) -> Result<Vec<MemberRow>, Error> {
     if names.is_empty() {
@@ -172,7 +229,7 @@ fn players_to_sync(
     }
     let mut players = Vec::new();
     for name in names {
-        let found = match store.member_by_name(&name.name, &name.code_text())? {
+        let found = match stored_member(store, name)? {
             Some(member) => Ok(member),
             None => resolve(syncer, name),
         };

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod lock;
 pub mod memory;
+pub mod metrics;
 pub mod output;
 pub mod places;
 pub mod signal;

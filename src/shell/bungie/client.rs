@@ -16,7 +16,8 @@
 //!   waits at most `--timeout`, and the whole request at most twice that.
 //! - A body over 32 MiB is cut there (no Bungie response comes near it) and then fails to parse.
 //! - Every request first passes the [`Gate`] (the pace and the bound on requests in flight),
-//!   and tells it how a failed answer failed, so that one throttle answer slows every thread.
+//!   and tells it how it was answered: a throttle answer slows every thread, and each request
+//!   is counted by endpoint and outcome for the metrics file.
 //! - The answer's meaning comes from [`classify`]: the envelope's `ErrorCode`, not the HTTP
 //!   status; `Retry-After` is read as a number of seconds.
 
@@ -32,6 +33,7 @@ use crate::core::bungie::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
 use crate::core::ids::{ActivityId, CharacterId, MemberId, Membership};
+use crate::core::metrics::Endpoint;
 use crate::core::plan::HISTORY_PAGE_SIZE;
 
 /// Bungie's main API host.
@@ -85,15 +87,14 @@ impl Client {
     fn send<B: attohttpc::body::Body, T>(
         &self,
         request: attohttpc::RequestBuilder<B>,
+        endpoint: Endpoint,
         path: &str,
         read: Reader<T>,
     ) -> Result<T, ApiError> {
         let in_flight = self.gate.pass()?;
         log::debug!("{path}");
         let outcome = self.exchange(request, path, read);
-        if let Err(error) = &outcome {
-            in_flight.failed(error);
-        }
+        in_flight.answered(endpoint, outcome.as_ref().err());
         outcome
     }
 
@@ -126,8 +127,8 @@ impl Client {
         read(status, content_type.as_deref(), retry_after, &body)
     }
 
-    fn get<T: DeserializeOwned + Default>(&self, root: &str, path: &str) -> Result<T, ApiError> {
-        self.send(attohttpc::get(format!("{root}{path}")), path, classify_as::<T>)
+    fn get<T: DeserializeOwned + Default>(&self, root: &str, endpoint: Endpoint, path: &str) -> Result<T, ApiError> {
+        self.send(attohttpc::get(format!("{root}{path}")), endpoint, path, classify_as::<T>)
     }
 
     /// Finds a player by Bungie name: the user cards Bungie knows for it.
@@ -137,7 +138,7 @@ impl Client {
         let request = attohttpc::post(format!("{}{path}", self.www_root))
             .json(&body)
             .map_err(|e| ApiError::Network(e.to_string()))?;
-        let value = self.send(request, path, classify)?;
+        let value = self.send(request, Endpoint::Search, path, classify)?;
         Ok(match value {
             Value::Array(items) => items.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect(),
             _ => Vec::new(),
@@ -147,19 +148,31 @@ impl Client {
     /// The profiles linked to a membership (cross save): the other platforms' cards.
     pub fn linked_profiles(&self, membership: Membership) -> Result<LinkedProfiles, ApiError> {
         let Membership { platform, id } = membership;
-        self.get(&self.www_root, &format!("/Platform/Destiny2/{platform}/Profile/{id}/LinkedProfiles/"))
+        self.get(
+            &self.www_root,
+            Endpoint::LinkedProfiles,
+            &format!("/Platform/Destiny2/{platform}/Profile/{id}/LinkedProfiles/"),
+        )
     }
 
     /// A player's profile: their card and live characters (components 100 and 200).
     pub fn profile(&self, membership: Membership) -> Result<Profile, ApiError> {
         let Membership { platform, id } = membership;
-        self.get(&self.www_root, &format!("/Platform/Destiny2/{platform}/Profile/{id}/?components=100,200"))
+        self.get(
+            &self.www_root,
+            Endpoint::Profile,
+            &format!("/Platform/Destiny2/{platform}/Profile/{id}/?components=100,200"),
+        )
     }
 
     /// A player's account stats: every character, deleted ones included.
     pub fn account_stats(&self, membership: Membership) -> Result<AccountStats, ApiError> {
         let Membership { platform, id } = membership;
-        self.get(&self.www_root, &format!("/Platform/Destiny2/{platform}/Account/{id}/Stats/?groups=1"))
+        self.get(
+            &self.www_root,
+            Endpoint::AccountStats,
+            &format!("/Platform/Destiny2/{platform}/Account/{id}/Stats/?groups=1"),
+        )
     }
 
     /// Page `page` (from 0) of a character's activity history in `mode`, newest first,
@@ -174,6 +187,7 @@ impl Client {
         let Membership { platform, id } = membership;
         self.get(
             &self.www_root,
+            Endpoint::History,
             &format!(
                 "/Platform/Destiny2/{platform}/Account/{id}/Character/{character}/Stats/Activities/?mode={mode}&count={HISTORY_PAGE_SIZE}&page={page}"
             ),
@@ -182,15 +196,23 @@ impl Client {
 
     /// The post-game carnage report of one match, from the stats host.
     pub fn pgcr(&self, activity: ActivityId) -> Result<Pgcr, ApiError> {
-        self.get(&self.stats_root, &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{activity}/"))
+        self.get(
+            &self.stats_root,
+            Endpoint::Pgcr,
+            &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{activity}/"),
+        )
     }
 
     pub fn clan_members(&self, group_id: i64, page: usize) -> Result<ClanMembersPage, ApiError> {
-        self.get(&self.www_root, &format!("/Platform/GroupV2/{group_id}/Members/?currentpage={page}"))
+        self.get(
+            &self.www_root,
+            Endpoint::ClanMembers,
+            &format!("/Platform/GroupV2/{group_id}/Members/?currentpage={page}"),
+        )
     }
 
     pub fn memberships_by_id(&self, member: MemberId) -> Result<MembershipsById, ApiError> {
-        self.get(&self.www_root, &format!("/Platform/User/GetMembershipsById/{member}/-1/"))
+        self.get(&self.www_root, Endpoint::MembershipsById, &format!("/Platform/User/GetMembershipsById/{member}/-1/"))
     }
 }
 

@@ -2,14 +2,17 @@
 //! threads and endpoints of one run.
 //!
 //! The decisions (when the next request may go, how a throttle answer changes that) are the
-//! core's, in [`crate::core::limiter`]; this module only sleeps and counts.
+//! core's, in [`crate::core::limiter`]; this module only sleeps and counts (the requests it lets
+//! through, by endpoint and outcome, in the run's [`Tally`], for the metrics file).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::core::bungie::envelope::ApiError;
-use crate::core::limiter::{Pace, Slot};
+use crate::core::limiter::{Pace, Slot, BUNGIE_WINDOW};
+use crate::core::metrics::Endpoint;
 use crate::core::retry::pause_for_everyone;
+use crate::shell::metrics::Tally;
 use crate::shell::places::{Place, Places};
 use crate::shell::signal::Stop;
 
@@ -20,6 +23,7 @@ pub struct Gate {
     origin: Instant,
     in_flight: Places,
     stop: Stop,
+    tally: Arc<Tally>,
 }
 
 /// Permission to have one request in flight; dropping it frees the place.
@@ -31,9 +35,17 @@ pub struct Pass<'g> {
 }
 
 impl Pass<'_> {
+    /// Counts the request as answered: `error` is `None` for a success.
+    pub fn answered(&self, endpoint: Endpoint, error: Option<&ApiError>) {
+        self.gate.tally.count(endpoint, error);
+        if let Some(error) = error {
+            self.failed(error);
+        }
+    }
+
     /// Tells the pace how the request failed: a throttle answer pauses everyone (and lowers the
     /// limit to what the server took).
-    pub fn failed(&self, error: &ApiError) {
+    fn failed(&self, error: &ApiError) {
         if let (Some((wait, too_fast)), Some(mut pace)) = (pause_for_everyone(error), self.gate.pace()) {
             log::debug!("pausing every request for {:.1} s ({error})", wait.as_secs_f64());
             pace.throttled(self.gate.now(), self.sent_at, wait, too_fast);
@@ -48,7 +60,23 @@ impl Gate {
     pub fn new(max_rps: Option<f64>, max_in_flight: usize, stop: Stop) -> Gate {
         let in_flight = Places::new(max_in_flight);
         stop.watch(&in_flight);
-        Gate { pace: max_rps.map(|rate| Mutex::new(Pace::per_second(rate))), origin: Instant::now(), in_flight, stop }
+        Gate {
+            pace: max_rps.map(|rate| Mutex::new(Pace::per_second(rate))),
+            origin: Instant::now(),
+            in_flight,
+            stop,
+            tally: Arc::default(),
+        }
+    }
+
+    /// Counts the requests in `tally` (one that outlives the gate) instead of its own.
+    pub fn with_tally(self, tally: Arc<Tally>) -> Gate {
+        Gate { tally, ..self }
+    }
+
+    /// The pace in force now, in requests per second; `None`: no limit.
+    pub fn pace_per_second(&self) -> Option<f64> {
+        self.pace().map(|p| p.per_window() as f64 / BUNGIE_WINDOW.as_secs_f64())
     }
 
     fn pace(&self) -> Option<MutexGuard<'_, Pace>> {
@@ -122,7 +150,7 @@ mod tests {
     #[test]
     fn a_throttle_answer_holds_back_the_next_request() {
         let gate = Gate::new(Some(25.0), 4, Stop::new());
-        gate.pass().unwrap().failed(&ApiError::Throttled { seconds: 1, code: 51 });
+        gate.pass().unwrap().answered(Endpoint::Pgcr, Some(&ApiError::Throttled { seconds: 1, code: 51 }));
         let started = Instant::now();
         drop(gate.pass().unwrap());
         assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());

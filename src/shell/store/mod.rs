@@ -317,6 +317,19 @@ impl Store {
         })
     }
 
+    /// The stored member with this membership id, if any.
+    pub fn member_by_id(&self, member_id: MemberId) -> Result<Option<MemberRow>, StoreError> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code
+                   FROM member WHERE member_id = ?1",
+                params![member_id],
+                member_from_row,
+            )
+            .optional()
+        })
+    }
+
     /// Puts a player on the sync list (a player already there keeps their last sync time).
     pub fn add_player(&mut self, member: &MemberRow, now: &str) -> Result<(), StoreError> {
         self.write(|tx| {

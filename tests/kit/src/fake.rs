@@ -760,8 +760,10 @@ fn account<'w>(world: &'w World, t: &str, id: &str) -> Option<(&'w Player, &'w A
     (t.parse::<i64>().ok()? == account.membership_type).then_some((player, account))
 }
 
+/// Type -1 (all platforms) finds an account on any platform, as Bungie's LinkedProfiles does.
 fn linked_profiles(world: &World, t: &str, id: &str) -> Reply {
-    let Some((player, _)) = account(world, t, id) else {
+    let found = if t == "-1" { world.player_by_membership(id) } else { account(world, t, id) };
+    let Some((player, _)) = found else {
         return account_not_found();
     };
     let profiles: Vec<Value> = player

@@ -1,13 +1,14 @@
 //! The test kit of dclisync, shared by the end-to-end tests (`tests/`) and the examples
 //! (`examples/`): it owns the generated Destiny 2 world ([`world`]), the fake Bungie.net that
 //! serves it ([`fake`]), the reader of the database a dclisync run leaves behind ([`db`]), the
-//! key the tests' fake accepts ([`API_KEY`]), and the one list of environment variables that
+//! key the tests' fake accepts ([`API_KEY`]), the demo ([`demo`]), and the one list of environment variables that
 //! change what dclisync does ([`DCLISYNC_ENV`], cleared by [`clean_env`]).
 //!
 //! It does not depend on the dclisync crate: it is an independent oracle, written from what
 //! Bungie serves and what dcli's database holds, not from dclisync's code.
 
 pub mod db;
+pub mod demo;
 pub mod fake;
 pub mod world;
 
@@ -23,8 +24,8 @@ pub const API_KEY: &str = "k3y-5ecr3t-0b1f7a9c2d4e";
 /// Environment variables a user may have set that change what dclisync does, so a run under
 /// test or measurement must not inherit them:
 ///
-/// - its settings: the API key, the API root, the request pace, concurrency and timeout, dcli's
-///   data-fix switch;
+/// - its settings: the API key, the API root, the request pace, concurrency and timeout, the
+///   metrics file, dcli's data-fix switch;
 /// - logging (`env_logger`'s filter and style), which changes what it prints on stderr;
 /// - `XDG_DATA_HOME`, where it keeps its data when not given `-D` (the tests' runner then points
 ///   it, and `HOME`, into its sandbox; `HOME` is not listed, as the other runs give `-D`);
@@ -38,6 +39,7 @@ pub const DCLISYNC_ENV: &[&str] = &[
     "DCLISYNC_MAX_RPS",
     "DCLISYNC_CONCURRENCY",
     "DCLISYNC_TIMEOUT",
+    "DCLISYNC_METRICS_FILE",
     "DCLI_FIX_DATA",
     "RUST_LOG",
     "RUST_LOG_STYLE",
