@@ -176,9 +176,7 @@ impl Shell {
             }
         }
     }
-}
 
-impl Shell {
     /// Runs one round and writes the metrics file, if asked for; returns how the round ended.
     fn run_round(&self, config: &cli::Config, store: &mut Store, metrics: Option<&mut MetricsFile>) -> Event {
         let started = Instant::now();

@@ -47,7 +47,7 @@ pub fn format_code(code: i64) -> String {
     format!("{code:04}")
 }
 
-/// Why a command-line argument is not a Bungie name.
+/// Why a command-line argument is not a Bungie name (nor a membership id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameError {
     pub input: String,
@@ -56,7 +56,12 @@ pub struct NameError {
 
 impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "'{}' is not a Bungie name: {} (expected NAME#CODE, e.g. Guardian#0042)", self.input, self.reason)
+        write!(
+            f,
+            "'{}' is not a player: {} (expected a Bungie name NAME#CODE such as Guardian#0042, or a membership \
+             id such as 4611686018467284386 or 3:4611686018467284386)",
+            self.input, self.reason
+        )
     }
 }
 
