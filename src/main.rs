@@ -1,7 +1,6 @@
 //! The `dclisync` binary: parse, validate, open, then drive the run loop of [`dclisync::core::daemon`]
 //! (one round, or rounds until stopped) and carry out what it decides.
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,8 +9,7 @@ use clap::Parser;
 use dclisync::core::cli::{self, Args};
 use dclisync::core::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
 use dclisync::core::error::EXIT_FAILURE;
-use dclisync::shell::clock::now_text;
-use dclisync::shell::output::Output;
+use dclisync::shell::output::{log_line, Output};
 use dclisync::shell::signal::{self, Bell, Stop};
 use dclisync::shell::store::Store;
 
@@ -66,11 +64,8 @@ fn main() {
 fn init_logger(verbose: bool, stamped: bool) {
     let level = if verbose { "warn,dclisync=debug" } else { "warn" };
     let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level));
-    logger.format_target(false).format_timestamp(None);
-    if stamped {
-        // The same stamp as the daemon's own lines, so a log file reads in one style.
-        logger.format(|buf, record| writeln!(buf, "{} {}: {}", now_text(), record.level(), record.args()));
-    }
+    // The daemon's stamp when stamped, so a log file reads in one style; escaped like any line.
+    logger.format(move |buf, record| log_line(buf, stamped, record.level(), record.args()));
     logger.init();
 }
 

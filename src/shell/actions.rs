@@ -241,7 +241,7 @@ fn list(store: &Store, out: &Output, json: bool) -> Result<(), Error> {
     } else if rows.is_empty() {
         out.status("the sync list is empty: add players with --add NAME#CODE or --import-group GROUP");
     } else {
-        out.result(&listing::table(&rows));
+        out.results(&listing::table_lines(&rows));
     }
     Ok(())
 }
