@@ -50,7 +50,10 @@ fn main() {
         log::warn!("cannot catch signals ({e}); stopping may interrupt a report download");
     }
 
-    let mut store = match Store::open(&config.data_dir) {
+    // A list alone only reads: no write access needed, no -wal or -shm left behind.
+    let only_reads = config.list && !config.needs_key() && config.remove.is_empty();
+    let opened = if only_reads { Store::open_read_only(&config.data_dir) } else { Store::open(&config.data_dir) };
+    let mut store = match opened {
         Ok(store) => store,
         Err(e) => {
             shell.out.say(&format!("error: {e}"));

@@ -178,9 +178,12 @@ fn is_loopback(host: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A case: what it is, the key as given, the key kept or words of the error.
+    type KeyCase<'a> = (&'a str, &'a str, Result<Option<&'a str>, &'a str>);
+
     #[test]
     fn keys() {
-        let cases: &[(&str, &str, Result<Option<&str>, &str>)] = &[
+        let cases: &[KeyCase] = &[
             ("plain", "abc123", Ok(Some("abc123"))),
             ("windows line end", "abc123\r\n", Ok(Some("abc123"))),
             ("surrounding spaces", "  abc123\t", Ok(Some("abc123"))),

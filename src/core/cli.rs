@@ -385,7 +385,8 @@ mod tests {
     fn key_and_root_are_checked_before_anything_runs() {
         let dir = Some(PathBuf::from("/data"));
         let root = |value: &'static str| move |k: &str| (k == "DCLISYNC_API_ROOT").then(|| value.to_string());
-        let cases: Vec<(&str, Vec<&str>, Box<dyn Fn(&str) -> Option<String>>, &str)> = vec![
+        type Env = Box<dyn Fn(&str) -> Option<String>>;
+        let cases: Vec<(&str, Vec<&str>, Env, &str)> = vec![
             ("key with an inner line break", vec!["-s", "-k", "ab\ncd"], Box::new(no_env), "DESTINY_API_KEY"),
             ("root without a scheme", vec!["-s", "-k", "key"], Box::new(root("127.0.0.1:8787")), "DCLISYNC_API_ROOT"),
             ("remote http root", vec!["-s", "-k", "key"], Box::new(root("http://mirror.example")), "in clear"),

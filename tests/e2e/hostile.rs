@@ -149,3 +149,43 @@ fn a_name_holding_terminal_escapes_and_a_line_break_prints_escaped() {
         assert!(!out.all().lines().any(|l| l.starts_with("ERROR: forged")), "a line was forged\n{out}");
     }
 }
+
+/// The names of the files in `dir`, sorted.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the data dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_database_of_a_newer_dclisync_is_refused_untouched_and_a_list_leaves_no_wal_behind() {
+    let fake = tiny_fake();
+    let dir = data_dir();
+    crate::common::add_all(dir.path(), &fake);
+    crate::common::sync(dir.path(), &fake).assert_success();
+    // The last connection to close folds the WAL back in and removes -wal and -shm.
+    let conn = rusqlite::Connection::open(crate::common::db_path(dir.path())).expect("open");
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
+    drop(conn);
+    let before = files_in(dir.path());
+    assert!(!before.iter().any(|f| f.ends_with("-wal") || f.ends_with("-shm")), "{before:?}");
+
+    let listed = crate::common::list(dir.path());
+    listed.assert_success();
+    assert_eq!(files_in(dir.path()), before, "a list leaves no -wal or -shm\n{listed}");
+
+    let conn = rusqlite::Connection::open(crate::common::db_path(dir.path())).expect("open");
+    conn.pragma_update(None, "user_version", 99).expect("pretend a newer dclisync wrote it");
+    drop(conn);
+    let files = files_in(dir.path());
+    let before = std::fs::read(crate::common::db_path(dir.path())).expect("read");
+    for out in [crate::common::sync(dir.path(), &fake), crate::common::list(dir.path())] {
+        out.assert_code(1);
+        assert!(out.stderr.contains("written by a newer dclisync") && out.stderr.contains("upgrade"), "{out}");
+    }
+    assert_eq!(std::fs::read(crate::common::db_path(dir.path())).expect("read"), before, "the file changed");
+    assert_eq!(files_in(dir.path()), files);
+}

@@ -270,23 +270,32 @@ impl Syncer<'_> {
     }
 
     /// Pages one history newest first, handing each page to `read` until it says the walk is
-    /// done.
+    /// done; at [`MAX_HISTORY_PAGES`] it stops and says so once, naming the player.
     fn page_through(&self, history: &History<'_>, mut read: impl FnMut(&HistoryPage) -> bool) -> Result<(), Cut> {
         for page in 0..MAX_HISTORY_PAGES {
             if read(&self.history_page(history, page)?) {
-                break;
+                return Ok(());
             }
         }
+        log::warn!(
+            "{}: stopped reading the history of character {} (mode {}) after {MAX_HISTORY_PAGES} pages; \
+             Bungie.net kept listing more, which no real history has",
+            history.member.label(),
+            history.character_id,
+            history.mode
+        );
         Ok(())
     }
 
     /// Pages one history until the core says stop, and returns the instance ids to queue.
     fn scan_history(&self, history: &History<'_>, known: &HashSet<ActivityId>) -> Result<Vec<ActivityId>, Cut> {
         let mut new: Vec<ActivityId> = Vec::new();
+        // Listed order kept; the set makes each check constant-time whatever the pages hold.
+        let mut seen: HashSet<ActivityId> = HashSet::new();
         self.page_through(history, |page| {
             let scan = plan::scan_history_page(page, known);
             for id in scan.new {
-                if !new.contains(&id) {
+                if seen.insert(id) {
                     new.push(id);
                 }
             }
