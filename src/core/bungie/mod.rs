@@ -2,4 +2,6 @@
 //! responses dclisync reads.
 
 pub mod envelope;
+#[cfg(test)]
+mod fuzz;
 pub mod model;
