@@ -4,4 +4,5 @@
 pub mod envelope;
 #[cfg(test)]
 mod fuzz;
+pub mod limits;
 pub mod model;

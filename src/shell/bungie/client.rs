@@ -14,7 +14,9 @@
 //! - Timeouts, so that a stuck server fails a request (a passing failure, retried) instead of
 //!   hanging a sync: the connection must open within `--timeout` and at most 10 s, each read
 //!   waits at most `--timeout`, and the whole request at most twice that.
-//! - A body over 32 MiB is cut there (no Bungie response comes near it) and then fails to parse.
+//! - A body over 32 MiB is cut there (the largest real answers, history pages of 250
+//!   activities, are a few MiB) and then fails to parse; an answer whose lists exceed their
+//!   bounds ([`crate::core::bungie::limits`]) is refused as malformed.
 //! - Every request first passes the [`Gate`] (the pace and the bound on requests in flight),
 //!   and tells it how a failed answer failed, so that one throttle answer slows every thread.
 //! - The answer's meaning comes from [`classify`]: the envelope's `ErrorCode`, not the HTTP
@@ -29,6 +31,7 @@ use serde_json::{json, Value};
 use super::gate::Gate;
 use crate::core::access::ApiKey;
 use crate::core::bungie::envelope::{classify, classify_as, redirect_target, retry_after_seconds, ApiError};
+use crate::core::bungie::limits::{self, Bounded};
 use crate::core::bungie::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
@@ -131,8 +134,11 @@ impl Client {
         read(status, content_type.as_deref(), retry_after, &body)
     }
 
-    fn get<T: DeserializeOwned + Default>(&self, root: &str, path: &str) -> Result<T, ApiError> {
-        self.send(attohttpc::get(format!("{root}{path}")), path, classify_as::<T>)
+    /// A GET read as T, refused when beyond its bounds ([`limits`]).
+    fn get<T: DeserializeOwned + Default + Bounded>(&self, root: &str, path: &str) -> Result<T, ApiError> {
+        self.send(attohttpc::get(format!("{root}{path}")), path, |status, content_type, retry_after, body| {
+            classify_as::<T>(status, content_type, retry_after, body).and_then(limits::bounded)
+        })
     }
 
     /// Finds a player by Bungie name: the user cards Bungie knows for it.
@@ -143,7 +149,7 @@ impl Client {
             .json(&body)
             .map_err(|e| ApiError::Network(e.to_string()))?;
         let value = self.send(request, path, classify)?;
-        Ok(match value {
+        limits::cards(match value {
             Value::Array(items) => items.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect(),
             _ => Vec::new(),
         })
