@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wiremock::matchers::any;
+use wiremock::matchers::{any, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::{data_dir, Dclisync, FakeBungie, World, WorldConfig, API_KEY};
@@ -17,11 +17,20 @@ struct OneAnswer {
 
 impl OneAnswer {
     fn start(answer: ResponseTemplate) -> OneAnswer {
+        OneAnswer::routes(vec![(".*", answer)])
+    }
+
+    /// Answers by path (regular expressions, the first that matches wins); 404 otherwise.
+    fn routes(routes: Vec<(&str, ResponseTemplate)>) -> OneAnswer {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
         let server = runtime.block_on(async {
             let server = MockServer::start().await;
-            Mock::given(any()).respond_with(answer).mount(&server).await;
+            for (priority, (path, answer)) in routes.into_iter().enumerate() {
+                let priority = u8::try_from(priority + 1).expect("a few routes");
+                Mock::given(path_regex(path)).respond_with(answer).with_priority(priority).mount(&server).await;
+            }
+            Mock::given(any()).respond_with(ResponseTemplate::new(404)).with_priority(u8::MAX).mount(&server).await;
             server
         });
         OneAnswer { runtime, server: Some(server) }
@@ -188,4 +197,58 @@ fn a_database_of_a_newer_dclisync_is_refused_untouched_and_a_list_leaves_no_wal_
     }
     assert_eq!(std::fs::read(crate::common::db_path(dir.path())).expect("read"), before, "the file changed");
     assert_eq!(files_in(dir.path()), files);
+}
+
+/// A successful envelope around `response`.
+fn envelope(response: serde_json::Value) -> ResponseTemplate {
+    let body = serde_json::json!({"Response": response, "ErrorCode": 1, "ThrottleSeconds": 0,
+        "ErrorStatus": "Success", "Message": "Ok", "MessageData": {}});
+    ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
+}
+
+#[test]
+fn a_profile_listing_thousands_of_characters_is_refused_as_malformed() {
+    let card = serde_json::json!([{"membershipType": 3, "membershipId": "4611686018400001001",
+        "displayName": "Many", "bungieGlobalDisplayName": "Many", "bungieGlobalDisplayNameCode": 1,
+        "crossSaveOverride": 0, "applicableMembershipTypes": [3]}]);
+    let characters: serde_json::Map<String, serde_json::Value> = (0..5000u64)
+        .map(|i| {
+            (
+                (2305843009300000000 + i).to_string(),
+                serde_json::json!({"classType": 1, "dateLastPlayed": "2024-05-01T12:00:00Z"}),
+            )
+        })
+        .collect();
+    let server = OneAnswer::routes(vec![
+        ("SearchDestinyPlayerByBungieName", envelope(card)),
+        ("/Profile/[0-9]+/$", envelope(serde_json::json!({"characters": {"data": characters}}))),
+        ("/Profile/.*LinkedProfiles", envelope(serde_json::json!({"profiles": []}))),
+    ]);
+    let dir = data_dir();
+    let out = Dclisync::new(dir.path())
+        .api_root(&server.uri())
+        .key(API_KEY)
+        .env("DCLISYNC_MAX_RPS", "0")
+        .args(["--sync", "Many#0001"])
+        .timeout(Duration::from_secs(30))
+        .run();
+    out.assert_code(1);
+    assert!(out.stderr.contains("5000 characters") && out.stderr.contains("malformed"), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
+
+#[test]
+fn a_clan_that_never_stops_paging_is_read_to_the_cap_and_said_once() {
+    let server = OneAnswer::routes(vec![("/GroupV2/", envelope(serde_json::json!({"results": [], "hasMore": true})))]);
+    let dir = data_dir();
+    let out = Dclisync::new(dir.path())
+        .api_root(&server.uri())
+        .key(API_KEY)
+        .env("DCLISYNC_MAX_RPS", "0")
+        .args(["--import-group", "4242"])
+        .run();
+    out.assert_success();
+    assert_eq!(server.requests(), 100, "{out}");
+    assert_eq!(out.stderr.matches("stopped after 100 pages").count(), 1, "{out}");
+    assert!(out.stderr.contains("clan 4242"), "{out}");
 }
