@@ -1,7 +1,9 @@
 //! A player's history walk, run off the writer thread: the profile, the account stats and every
-//! character's history pages, the characters walked at the same time, so that the walk costs
-//! about one chain of requests instead of all of them end to end, and so that the next player's
-//! walk can run while this player's reports download.
+//! character's history pages, the characters walked at the same time (by a small fixed pool of
+//! threads, however many characters the profile lists), so that the walk costs about one chain
+//! of requests instead of all of them end to end, and so that the next player's walk can run
+//! while this player's reports download. A history that never ends is read to
+//! [`MAX_HISTORY_PAGES`] and then said to be cut, naming the player.
 //!
 //! A walk only talks to Bungie.net. What it needs from the store is read before it starts
 //! ([`WalkStart`]); what it found ([`Walked`]) is written afterwards by the thread that owns the
