@@ -96,7 +96,7 @@ impl Output {
             let _ = write!(w, "{:.0}/s", state.per_sec());
         })
         .progress_chars("=> ");
-        let bar = multi.add(ProgressBar::new(total).with_style(style).with_prefix(label.to_string()));
+        let bar = multi.add(ProgressBar::new(total).with_style(style).with_prefix(one_line(label).into_owned()));
         bar.enable_steady_tick(BAR_TICK);
         bar
     }
