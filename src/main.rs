@@ -10,9 +10,9 @@ use clap::{CommandFactory, Parser};
 use dclisync::core::cli::{self, Args};
 use dclisync::core::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
 use dclisync::core::error::EXIT_FAILURE;
-use dclisync::shell::clock::{now_text, unix_now};
+use dclisync::shell::clock::unix_now;
 use dclisync::shell::metrics::{MetricsFile, Tally};
-use dclisync::shell::output::Output;
+use dclisync::shell::output::{log_line, Output};
 use dclisync::shell::signal::{self, Bell, Stop};
 use dclisync::shell::store::Store;
 
@@ -61,7 +61,10 @@ fn main() {
         log::warn!("cannot catch signals ({e}); stopping may interrupt a report download");
     }
 
-    let mut store = match Store::open(&config.data_dir) {
+    // A list alone only reads: no write access needed, no -wal or -shm left behind.
+    let only_reads = config.list && !config.needs_key() && config.remove.is_empty();
+    let opened = if only_reads { Store::open_read_only(&config.data_dir) } else { Store::open(&config.data_dir) };
+    let mut store = match opened {
         Ok(store) => store,
         Err(e) => {
             shell.out.say(&format!("error: {e}"));
@@ -97,11 +100,8 @@ fn print_generated(args: &Args) -> ! {
 fn init_logger(verbose: bool, stamped: bool) {
     let level = if verbose { "warn,dclisync=debug" } else { "warn" };
     let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level));
-    logger.format_target(false).format_timestamp(None);
-    if stamped {
-        // The same stamp as the daemon's own lines, so a log file reads in one style.
-        logger.format(|buf, record| writeln!(buf, "{} {}: {}", now_text(), record.level(), record.args()));
-    }
+    // The daemon's stamp when stamped, so a log file reads in one style; escaped like any line.
+    logger.format(move |buf, record| log_line(buf, stamped, record.level(), record.args()));
     logger.init();
 }
 

@@ -9,8 +9,10 @@
 //!   their order on the line, so one run can add players, sync them and list the result.
 //! - Import, add and sync talk to Bungie.net and need an API key, from `--api-key` or the
 //!   environment variable `DESTINY_API_KEY` (an empty key counts as none); remove and list work
-//!   without one. The key is never printed: `--help` hides the variable's value and `-v` logs
-//!   request paths, not headers.
+//!   without one, and ignore one that is given. The key is trimmed and checked
+//!   ([`crate::core::access`]) and never printed: it is an [`ApiKey`] from the moment clap reads
+//!   it, `--help` hides the variable's value and `-v` logs request paths, not headers. A key on
+//!   the command line is visible to other users of the machine (`ps`), so the help says so.
 //! - Players are given as `NAME#CODE`, as a membership id, or as `TYPE:ID`
 //!   ([`crate::core::name::PlayerRef`]). `--sync` alone syncs everyone on the list; with players,
 //!   only those, and one who is not on the list is synced once without being added. `--remove`
@@ -34,8 +36,9 @@
 //!
 //! The environment, besides `DESTINY_API_KEY`: `DCLI_FIX_DATA=true` (any case) repairs the
 //! nameless members of a report with extra lookups ([`crate::core::plan::member_lookups`]);
-//! `DCLISYNC_API_ROOT` replaces both Bungie hosts with one root, for tests, mirrors and demos
-//! (used as given: its scheme and host are not checked); `DCLISYNC_MAX_RPS`,
+//! `DCLISYNC_API_ROOT` replaces both Bungie hosts with one root, for tests, mirrors and demos,
+//! checked by [`crate::core::access::api_root`] (a plain `http://` root to another machine
+//! needs `DCLISYNC_ALLOW_INSECURE_HTTP=1`); `DCLISYNC_MAX_RPS`,
 //! `DCLISYNC_CONCURRENCY` and `DCLISYNC_TIMEOUT` stand for their flags; `RUST_LOG` filters the
 //! log as env_logger reads it, and `-v` shows dclisync's debug lines.
 
@@ -45,6 +48,7 @@ use std::time::Duration;
 use clap::builder::TypedValueParser;
 use clap::Parser;
 
+use crate::core::access::{self, ApiKey, INSECURE_HTTP_VAR};
 use crate::core::name::PlayerRef;
 
 /// The shortest pause between daemon rounds.
@@ -75,6 +79,7 @@ Environment:\n  \
 DESTINY_API_KEY    the Bungie API key (as --api-key)\n  \
 DCLI_FIX_DATA      true: look up players that match reports list without a name\n  \
 DCLISYNC_API_ROOT  one URL replacing both Bungie hosts (tests, mirrors, the demo)\n  \
+DCLISYNC_ALLOW_INSECURE_HTTP  1: allow an http:// DCLISYNC_API_ROOT on another machine\n  \
 DCLISYNC_MAX_RPS   as --max-rps\n  \
 DCLISYNC_CONCURRENCY  as --concurrency\n  \
 DCLISYNC_TIMEOUT   as --timeout\n  \
@@ -90,11 +95,13 @@ pub struct Args {
     #[arg(short = 'D', long = "data-dir", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Bungie API key (https://www.bungie.net/en/Application)
+    /// Bungie API key (https://www.bungie.net/en/Application); prefer DESTINY_API_KEY, as other
+    /// users of this machine can see command-line arguments (ps)
     // clap prints this comment as the flag's help, where a bare URL reads best.
     #[allow(rustdoc::bare_urls)]
-    #[arg(short = 'k', long = "api-key", value_name = "KEY", env = "DESTINY_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[arg(short = 'k', long = "api-key", value_name = "KEY", env = "DESTINY_API_KEY", hide_env_values = true,
+          value_parser = parse_key)]
+    pub api_key: Option<ApiKey>,
 
     /// Add every member of this clan (group id) who has a Bungie name to the sync list
     #[arg(short = 'i', long = "import-group", value_name = "GROUP")]
@@ -169,6 +176,12 @@ fn parse_player(s: &str) -> Result<PlayerRef, String> {
     s.parse::<PlayerRef>().map_err(|e| e.to_string())
 }
 
+/// Wraps the key as given: it is checked in [`config`], whose errors never show it (clap's own
+/// would quote the value).
+fn parse_key(s: &str) -> Result<ApiKey, String> {
+    Ok(ApiKey::raw(s))
+}
+
 fn parse_interval(s: &str) -> Result<u64, String> {
     let secs: u64 = s.parse().map_err(|_| format!("'{s}' is not a whole number of seconds"))?;
     if secs < MIN_INTERVAL_SECS {
@@ -189,8 +202,9 @@ fn parse_max_rps(s: &str) -> Result<f64, String> {
 pub struct Config {
     pub verbose: bool,
     pub data_dir: PathBuf,
-    pub api_key: Option<String>,
-    /// One root replacing both Bungie hosts (DCLISYNC_API_ROOT).
+    /// Only when an action needs it; trimmed and checked.
+    pub api_key: Option<ApiKey>,
+    /// One root replacing both Bungie hosts (DCLISYNC_API_ROOT), checked, without a trailing `/`.
     pub api_root: Option<String>,
     /// DCLI_FIX_DATA: repair nameless members with extra lookups.
     pub fix_data: bool,
@@ -257,8 +271,8 @@ pub fn config(
     let config = Config {
         verbose: args.verbose,
         data_dir,
-        api_key: args.api_key.filter(|k| !k.trim().is_empty()),
-        api_root: env("DCLISYNC_API_ROOT").filter(|r| !r.trim().is_empty()),
+        api_key: None,
+        api_root: None,
         fix_data: env("DCLI_FIX_DATA").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
         import_group: args.import_group,
         add: args.add,
@@ -274,7 +288,19 @@ pub fn config(
         timeout: Duration::from_secs(args.timeout),
         metrics_file: args.metrics_file.filter(|p| !p.as_os_str().is_empty()),
     };
-    if config.needs_key() && config.api_key.is_none() {
+    if !config.needs_key() {
+        return Ok(config);
+    }
+    let api_key = args.api_key.map(|k| k.checked()).transpose().map_err(UsageError)?.flatten();
+    let allow_insecure =
+        env(INSECURE_HTTP_VAR).is_some_and(|v| matches!(v.trim(), "1") || v.trim().eq_ignore_ascii_case("true"));
+    let api_root = env("DCLISYNC_API_ROOT")
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| access::api_root(&r, allow_insecure))
+        .transpose()
+        .map_err(UsageError)?;
+    let config = Config { api_key, api_root, ..config };
+    if config.api_key.is_none() {
         return Err(UsageError(
             "--import-group, --add and --sync need a Bungie API key: set DESTINY_API_KEY or pass --api-key \
              (get one at https://www.bungie.net/en/Application)"
@@ -397,8 +423,44 @@ mod tests {
             "DCLISYNC_API_ROOT" => Some("http://127.0.0.1:9".to_string()),
             _ => None,
         };
-        let ok = config(parse(&["-l"]).unwrap(), env, dir).unwrap();
+        let ok = config(parse(&["-l"]).unwrap(), env, dir.clone()).unwrap();
         assert!(ok.fix_data);
+        assert_eq!(ok.api_root, None, "listing needs no root");
+        let ok = config(parse(&["-s", "-k", " key\r\n"]).unwrap(), env, dir.clone()).unwrap();
         assert_eq!(ok.api_root.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(ok.api_key.as_ref().map(ApiKey::expose), Some("key"));
+    }
+
+    #[test]
+    fn key_and_root_are_checked_before_anything_runs() {
+        let dir = Some(PathBuf::from("/data"));
+        let root = |value: &'static str| move |k: &str| (k == "DCLISYNC_API_ROOT").then(|| value.to_string());
+        type Env = Box<dyn Fn(&str) -> Option<String>>;
+        let cases: Vec<(&str, Vec<&str>, Env, &str)> = vec![
+            ("key with an inner line break", vec!["-s", "-k", "ab\ncd"], Box::new(no_env), "DESTINY_API_KEY"),
+            ("root without a scheme", vec!["-s", "-k", "key"], Box::new(root("127.0.0.1:8787")), "DCLISYNC_API_ROOT"),
+            ("remote http root", vec!["-s", "-k", "key"], Box::new(root("http://mirror.example")), "in clear"),
+        ];
+        for (what, argv, env, needle) in cases {
+            let err = config(parse(&argv).unwrap(), env, dir.clone()).unwrap_err();
+            assert!(err.0.contains(needle), "{what}: {err}");
+            assert!(!err.0.contains("ab\ncd"), "{what}: the key was shown");
+        }
+        let opted_in = |k: &str| match k {
+            "DCLISYNC_API_ROOT" => Some("http://mirror.example".to_string()),
+            "DCLISYNC_ALLOW_INSECURE_HTTP" => Some("1".to_string()),
+            _ => None,
+        };
+        assert!(config(parse(&["-s", "-k", "key"]).unwrap(), opted_in, dir.clone()).is_ok());
+        let listing = config(parse(&["-l", "-k", "bad key"]).unwrap(), root("nonsense"), dir).unwrap();
+        assert_eq!((listing.api_key, listing.api_root), (None, None), "a list ignores key and root");
+    }
+
+    #[test]
+    fn args_and_config_never_debug_print_the_key() {
+        let args = parse(&["-s", "-k", "s3cret-key"]).unwrap();
+        assert!(!format!("{args:?}").contains("s3cret"));
+        let c = config(args, no_env, Some(PathBuf::from("/d"))).unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 }

@@ -114,8 +114,9 @@ impl Modes {
     /// Builds the modes as Bungie sent them, dropping repeated entries.
     pub fn new(mode: i64, modes: &[i64]) -> Self {
         let mut unique = Vec::with_capacity(modes.len());
+        let mut seen = std::collections::HashSet::with_capacity(modes.len());
         for &m in modes {
-            if !unique.contains(&m) {
+            if seen.insert(m) {
                 unique.push(m);
             }
         }

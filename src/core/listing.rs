@@ -135,6 +135,11 @@ fn local_time(text: &str, tz: &TimeZone) -> (String, String) {
 
 /// The list as plain aligned columns, a header first; numbers right-aligned.
 pub fn table(rows: &[ListRow]) -> String {
+    table_lines(rows).join("\n")
+}
+
+/// The lines of [`table`], each printed on its own (names are escaped line by line).
+pub fn table_lines(rows: &[ListRow]) -> Vec<String> {
     const HEADER: [&str; 7] = ["PLAYER", "PLATFORM", "LAST SYNC", "STORED", "QUEUED", "STUCK", "CHARACTERS"];
     let cells: Vec<[String; 7]> = rows
         .iter()
@@ -174,10 +179,9 @@ pub fn table(rows: &[ListRow]) -> String {
         }
         out
     };
-    let mut out = line(HEADER);
+    let mut out = vec![line(HEADER)];
     for c in &cells {
-        out.push('\n');
-        out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6]]));
+        out.push(line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6]]));
     }
     out
 }

@@ -101,7 +101,9 @@ impl RequestOutcome {
             Some(ApiError::Throttled { .. }) => RequestOutcome::Throttled,
             Some(ApiError::Http { status: 429, .. }) => RequestOutcome::Throttled,
             Some(ApiError::Network(_)) => RequestOutcome::Network,
-            Some(ApiError::Http { .. } | ApiError::BadBody(_)) => RequestOutcome::BadAnswer,
+            Some(ApiError::Http { .. } | ApiError::BadBody(_) | ApiError::Redirected { .. }) => {
+                RequestOutcome::BadAnswer
+            }
             Some(ApiError::Maintenance(_)) => RequestOutcome::Maintenance,
             Some(ApiError::BadKey(_)) => RequestOutcome::BadKey,
             Some(ApiError::Privacy | ApiError::PgcrNotFound | ApiError::Bungie { .. }) => RequestOutcome::BungieError,

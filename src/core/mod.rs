@@ -4,6 +4,7 @@
 //! retry and round decisions. The shell gathers the inputs (including the current time) and
 //! carries out what these modules return.
 
+pub mod access;
 pub mod bungie;
 pub mod cli;
 pub mod daemon;
@@ -22,5 +23,6 @@ pub mod refresh;
 pub mod rescan;
 pub mod retry;
 pub mod summary;
+pub mod terminal;
 pub mod time;
 pub mod walk;

@@ -80,6 +80,8 @@
 //! entries of players not stored yet are first repaired from Bungie
 //! ([`crate::core::plan::member_lookups`]).
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use crate::core::bungie::model::{stat, ActivityDetails, Entry, EntryPlayer, Extended, Pgcr, UserCard};
@@ -297,9 +299,11 @@ pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeEr
     };
 
     let mut teams: Vec<TeamRow> = Vec::new();
+    // First listing wins, in listed order; the sets keep every check constant-time.
+    let mut team_ids = HashSet::new();
     for team in &pgcr.teams {
         let Some(team_id) = team.team_id else { continue };
-        if teams.iter().any(|t| t.team_id == team_id) {
+        if !team_ids.insert(team_id) {
             continue;
         }
         teams.push(TeamRow {
@@ -311,11 +315,12 @@ pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeEr
 
     let mut players: Vec<PlayerRows> = Vec::with_capacity(pgcr.entries.len());
     let mut skipped_entries = 0;
+    let mut character_ids = HashSet::new();
     for entry in &pgcr.entries {
         match player_rows(entry) {
             // A player who left and rejoined can be listed twice; the first listing wins, as the
             // table holds one row per (activity, character).
-            Some(rows) if players.iter().any(|p| p.character.character_id == rows.character.character_id) => {
+            Some(rows) if !character_ids.insert(rows.character.character_id) => {
                 skipped_entries += 1;
             }
             Some(rows) => players.push(rows),
@@ -372,9 +377,10 @@ fn player_rows(entry: &Entry) -> Option<PlayerRows> {
         .map(|(key, s)| MedalRow { reference_id: key.clone(), count: s.value().map_or(0, |c| c.trunc() as i64) })
         .collect();
     let mut weapons: Vec<WeaponRow> = Vec::new();
+    let mut weapon_ids = HashSet::new();
     for w in extended.weapons.iter().flatten() {
         let Some(reference_id) = w.reference_id else { continue };
-        if weapons.iter().any(|x| x.reference_id == reference_id) {
+        if !weapon_ids.insert(reference_id) {
             continue;
         }
         weapons.push(WeaponRow {

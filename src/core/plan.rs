@@ -154,6 +154,7 @@ pub fn listed_activities(page: &HistoryPage) -> impl Iterator<Item = (ActivityId
 /// end of the history (a page shorter than [`HISTORY_PAGE_SIZE`]).
 pub fn scan_history_page(page: &HistoryPage, known: &HashSet<ActivityId>) -> PageScan {
     let mut scan = PageScan { new: Vec::new(), skipped_gambit: 0, done: page.activities.len() < HISTORY_PAGE_SIZE };
+    let mut listed = HashSet::new();
     for (id, gambit_private) in listed_activities(page) {
         if known.contains(&id) {
             scan.done = true;
@@ -163,7 +164,7 @@ pub fn scan_history_page(page: &HistoryPage, known: &HashSet<ActivityId>) -> Pag
             scan.skipped_gambit += 1;
             continue;
         }
-        if !scan.new.contains(&id) {
+        if listed.insert(id) {
             scan.new.push(id);
         }
     }

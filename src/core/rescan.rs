@@ -44,6 +44,8 @@ pub struct WholeWalk {
     /// Gambit private matches seen and left out.
     pub skipped_gambit: usize,
     seen_known: bool,
+    /// The ids of `new`, for constant-time de-duplication.
+    listed: HashSet<ActivityId>,
 }
 
 impl WholeWalk {
@@ -59,7 +61,7 @@ impl WholeWalk {
                 self.skipped_gambit += 1;
                 continue;
             }
-            if !self.new.contains(&id) {
+            if self.listed.insert(id) {
                 self.new.push(id);
                 if self.seen_known {
                     self.missed += 1;

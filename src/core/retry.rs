@@ -12,8 +12,10 @@
 //!   ([`server_wait`]). A throttle or an HTTP 429 that names no wait waits Bungie's usual
 //!   [`DEFAULT_THROTTLE_WAIT`]. Any other passing failure waits a capped exponential backoff
 //!   with jitter ([`backoff`]), so that threads failing together do not come back together.
-//! - Maintenance (ErrorCode 5) and a bad or missing key (2101, 2102) stop the round: no other
-//!   request can succeed now, and retrying would only add load. After maintenance the daemon
+//! - Maintenance (ErrorCode 5), a bad or missing key (2101, 2102), a redirect (not followed)
+//!   and a server wait above [`MAX_SERVER_WAIT_SECS`](crate::core::bungie::envelope::MAX_SERVER_WAIT_SECS) (an outage, not a throttle) stop the
+//!   round: no other request can succeed now, and retrying would only add load. A wait is
+//!   never longer than that cap, whatever number the server sends. After maintenance the daemon
 //!   tries again next round; a bad key ends it ([`crate::core::daemon`]).
 //! - A private activity feed (1665) skips the player, naming the setting that hides it.
 //! - Anything else (1653 for a report Bungie does not have, another ErrorCode, another HTTP
@@ -71,10 +73,11 @@ pub fn backoff(attempt: u32, unit: f64) -> Duration {
 
 /// Decides what follows failed try number `attempt` (0-based) of a request.
 pub fn decide(error: &ApiError, attempt: u32, unit: f64) -> Next {
-    match error {
-        ApiError::Maintenance(_) | ApiError::BadKey(_) => return Next::StopRound,
-        ApiError::Privacy => return Next::SkipPlayer,
-        _ => {}
+    if error.stops_round() {
+        return Next::StopRound;
+    }
+    if *error == ApiError::Privacy {
+        return Next::SkipPlayer;
     }
     if !error.is_transient() || attempt + 1 >= MAX_TRIES {
         return Next::GiveUp;
@@ -86,8 +89,12 @@ pub fn decide(error: &ApiError, attempt: u32, unit: f64) -> Next {
 }
 
 /// The wait the server asked for, if it asked: `ThrottleSeconds` or `Retry-After`, or Bungie's
-/// usual 10 s for a throttle code or an HTTP 429 that names none.
+/// usual 10 s for a throttle code or an HTTP 429 that names none. A wait above
+/// [`MAX_SERVER_WAIT_SECS`](crate::core::bungie::envelope::MAX_SERVER_WAIT_SECS) is no wait: it ends the round instead.
 pub fn server_wait(error: &ApiError) -> Option<Duration> {
+    if error.asks_too_long_a_wait() {
+        return None;
+    }
     match (error, error.requested_wait()) {
         (_, Some(seconds)) if seconds > 0 => Some(Duration::from_secs(seconds)),
         (ApiError::Throttled { .. } | ApiError::Http { status: 429, .. }, _) => Some(DEFAULT_THROTTLE_WAIT),
@@ -129,6 +136,7 @@ impl Jitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::bungie::envelope::MAX_SERVER_WAIT_SECS;
     use proptest::prelude::*;
 
     #[test]
@@ -166,6 +174,27 @@ mod tests {
             ("maintenance", ApiError::Maintenance(String::new()), 0, Next::StopRound),
             ("bad key", ApiError::BadKey(String::new()), 0, Next::StopRound),
             ("privacy", ApiError::Privacy, 0, Next::SkipPlayer),
+            ("redirect", ApiError::Redirected { status: 302, to: "elsewhere".into() }, 0, Next::StopRound),
+            ("a day's Retry-After", ApiError::Http { status: 503, retry_after: Some(86_400) }, 0, Next::StopRound),
+            (
+                "the longest Retry-After",
+                ApiError::Http { status: 503, retry_after: Some(u64::MAX) },
+                0,
+                Next::StopRound,
+            ),
+            ("ThrottleSeconds 1e300", ApiError::Throttled { seconds: u64::MAX, code: 51 }, 0, Next::StopRound),
+            (
+                "a wait at the cap is waited",
+                ApiError::Throttled { seconds: MAX_SERVER_WAIT_SECS, code: 51 },
+                0,
+                Next::RetryAfter(Duration::from_secs(MAX_SERVER_WAIT_SECS)),
+            ),
+            (
+                "just above the cap",
+                ApiError::Throttled { seconds: MAX_SERVER_WAIT_SECS + 1, code: 51 },
+                0,
+                Next::StopRound,
+            ),
         ];
         for (what, error, attempt, expected) in cases {
             assert_eq!(decide(&error, attempt, 0.0), expected, "{what}");
@@ -189,6 +218,8 @@ mod tests {
         assert_eq!(pause_for_everyone(&ApiError::Http { status: 500, retry_after: None }), None);
         assert_eq!(pause_for_everyone(&ApiError::BadBody(String::new())), None);
         assert_eq!(pause_for_everyone(&ApiError::PgcrNotFound), None);
+        assert_eq!(pause_for_everyone(&ApiError::Http { status: 503, retry_after: Some(86_400) }), None);
+        assert_eq!(pause_for_everyone(&ApiError::Throttled { seconds: u64::MAX, code: 51 }), None);
     }
 
     proptest! {
@@ -200,6 +231,17 @@ mod tests {
             prop_assert!(pause <= BACKOFF_CAP);
             prop_assert!(pause >= BACKOFF_BASE / 2);
             prop_assert!(backoff(attempt + 1, unit) >= pause);
+        }
+
+        /// Whatever the server names, nothing waits longer than the cap.
+        #[test]
+        fn no_server_wait_exceeds_the_cap(seconds in any::<u64>(), status in 100u16..600, attempt in 0u32..8) {
+            let cap = Duration::from_secs(MAX_SERVER_WAIT_SECS);
+            for error in [ApiError::Throttled { seconds, code: 51 }, ApiError::Http { status, retry_after: Some(seconds) }] {
+                prop_assert!(server_wait(&error).is_none_or(|w| w <= cap));
+                prop_assert!(decide(&error, attempt, 0.5).pause().is_none_or(|w| w <= cap.max(BACKOFF_CAP)));
+                prop_assert!(pause_for_everyone(&error).is_none_or(|(w, _)| w <= cap));
+            }
         }
 
         /// Jitter values are unit values.

@@ -250,6 +250,7 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
     let group_id = i64::try_from(group).map_err(|_| Error::Usage(format!("clan id {group} is too large")))?;
     let mut added = 0;
     let mut skipped: Vec<String> = Vec::new();
+    let mut more = false;
     for page in 1..=MAX_CLAN_PAGES {
         let result = syncer.call("clan members", || syncer.client.clan_members(group_id, page));
         let members = match result {
@@ -273,9 +274,16 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
                 )),
             }
         }
-        if members.has_more != Some(true) {
+        more = members.has_more == Some(true);
+        if !more {
             break;
         }
+    }
+    if more {
+        syncer.out.status(&format!(
+            "clan {group}: stopped after {MAX_CLAN_PAGES} pages of members; Bungie.net kept listing more, which no \
+             real clan has"
+        ));
     }
     syncer.out.result(&format!("imported {added} member(s) of clan {group}"));
     if !skipped.is_empty() {
@@ -298,7 +306,7 @@ fn list(store: &Store, out: &Output, json: bool) -> Result<(), Error> {
     } else if rows.is_empty() {
         out.status("the sync list is empty: add players with --add NAME#CODE or --import-group GROUP");
     } else {
-        out.result(&listing::table(&rows));
+        out.results(&listing::table_lines(&rows));
     }
     Ok(())
 }

@@ -36,7 +36,9 @@ impl Error {
             Error::Store(_) => ErrorKind::Unusable,
             Error::Api(ApiError::BadKey(_)) => ErrorKind::BadKey,
             Error::BungieDown(_) => ErrorKind::Outage,
-            Error::Api(e) if e.is_transient() || matches!(e, ApiError::Maintenance(_)) => ErrorKind::Outage,
+            Error::Api(e) if e.is_transient() || e.asks_too_long_a_wait() || matches!(e, ApiError::Maintenance(_)) => {
+                ErrorKind::Outage
+            }
             Error::Api(_) | Error::Player(_) | Error::Locked(_) => ErrorKind::Failed,
         }
     }

@@ -7,6 +7,12 @@
 //! show with `-v`), each line written to a stream that is not a terminal (journald, a log file)
 //! starts with a UTC timestamp, and while an outage lasts the round's error lines go to the log
 //! instead of being repeated every round.
+//!
+//! This is the one place where text reaches the terminal or the log: every line (result,
+//! status, detail, and each log record, see [`log_line`]) passes [`one_line`], so that control
+//! characters in names and messages from the server are shown escaped instead of acting on the
+//! terminal or breaking a line. A line is one line: blocks of lines are printed line by line.
+//! The JSON of [`Output::data`] needs no escaping (JSON strings escape control characters).
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +21,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
+use crate::core::terminal::one_line;
 use crate::shell::clock::now_text;
 
 /// How often a bar redraws.
@@ -89,7 +96,7 @@ impl Output {
             let _ = write!(w, "{:.0}/s", state.per_sec());
         })
         .progress_chars("=> ");
-        let bar = multi.add(ProgressBar::new(total).with_style(style).with_prefix(label.to_string()));
+        let bar = multi.add(ProgressBar::new(total).with_style(style).with_prefix(one_line(label).into_owned()));
         bar.enable_steady_tick(BAR_TICK);
         bar
     }
@@ -101,7 +108,7 @@ impl Output {
         }
         let stamp = self.daemon.as_ref().is_some_and(|d| d.stamp_stdout);
         self.around_bars(|| {
-            let _ = writeln!(std::io::stdout().lock(), "{}{line}", stamp_if(stamp));
+            let _ = writeln!(std::io::stdout().lock(), "{}{}", stamp_if(stamp), one_line(line));
         });
     }
 
@@ -110,6 +117,13 @@ impl Output {
         self.around_bars(|| {
             let _ = writeln!(std::io::stdout().lock(), "{text}");
         });
+    }
+
+    /// Result lines, one after the other (a table).
+    pub fn results(&self, lines: &[String]) {
+        for line in lines {
+            self.result(line);
+        }
     }
 
     /// A detail of a round (one player's figures): a result line in a one-off run; in daemon
@@ -137,7 +151,7 @@ impl Output {
     pub fn say(&self, line: &str) {
         let stamp = self.stamps_stderr();
         self.around_bars(|| {
-            let _ = writeln!(std::io::stderr().lock(), "{}{line}", stamp_if(stamp));
+            let _ = writeln!(std::io::stderr().lock(), "{}{}", stamp_if(stamp), one_line(line));
         });
     }
 
@@ -147,6 +161,18 @@ impl Output {
             None => f(),
         }
     }
+}
+
+/// A log record as one line: `LEVEL: message`, after a timestamp when `stamped`, with the
+/// message escaped like every other line.
+pub fn log_line(
+    out: &mut dyn Write,
+    stamped: bool,
+    level: log::Level,
+    message: &std::fmt::Arguments<'_>,
+) -> std::io::Result<()> {
+    let message = message.to_string();
+    writeln!(out, "{}{level}: {}", stamp_if(stamped), one_line(&message))
 }
 
 /// The timestamp that starts a line, `2024-05-01T12:00:00+00:00 `, when `wanted`.

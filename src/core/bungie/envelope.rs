@@ -20,6 +20,17 @@
 //! - Any other code, 1618 (DestinyUnexpectedError) among them, is [`ApiError::Bungie`] with
 //!   Bungie's status and message.
 //!
+//! - An HTTP 3xx is [`ApiError::Redirected`], naming the host it points to: redirects are not
+//!   followed, since the key would go with the request to wherever they point, and Bungie
+//!   answers every path dclisync asks at its own host directly.
+//!
+//! The server's numbers are bounded before anything computes with them: `ThrottleSeconds` of
+//! any size or form (a float, `1e300`) becomes whole seconds, saturating; `Retry-After` digits
+//! too large for a number count as the largest ([`retry_after_seconds`]). A wait above
+//! [`MAX_SERVER_WAIT_SECS`] is no throttle but an outage ([`ApiError::asks_too_long_a_wait`]): it
+//! is not waited out, it ends the round with one message naming the wait, and a daemon tries
+//! again next round.
+//!
 //! [`ApiError::is_transient`] says whether asking again may help (of the codes, only the
 //! throttles and 1618); [`crate::core::retry`] decides what follows. A `Response` of `null`
 //! reads as the empty answer, and a `Response` of an unexpected shape is a bad body.
@@ -52,6 +63,10 @@ pub const THROTTLE_CODES: [i64; 9] = [31, 35, 36, 37, 51, 54, 55, 56, 57];
 /// ErrorCode 1672: DestinyThrottledByGameServer.
 pub const THROTTLED_BY_GAME_SERVER: i64 = 1672;
 
+/// The longest wait the server may ask for (`ThrottleSeconds`, `Retry-After`) that dclisync
+/// waits out; anything longer means an outage. Bungie's real throttles ask for seconds.
+pub const MAX_SERVER_WAIT_SECS: u64 = 120;
+
 /// What went wrong with one request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
@@ -75,12 +90,15 @@ pub enum ApiError {
     Bungie { code: i64, status: String, message: String },
     /// Not sent: the user asked to stop while the request waited for its turn.
     Stopped,
+    /// An HTTP redirect (not followed): `to` is the host it points to, or a description.
+    Redirected { status: u16, to: String },
 }
 
 impl ApiError {
     /// Whether asking again, after a pause, may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
+            _ if self.asks_too_long_a_wait() => false,
             ApiError::Network(_) | ApiError::BadBody(_) | ApiError::Throttled { .. } => true,
             ApiError::Http { status, .. } => *status == 429 || *status >= 500,
             ApiError::Bungie { code, .. } => *code == DESTINY_UNEXPECTED_ERROR,
@@ -88,8 +106,14 @@ impl ApiError {
             | ApiError::BadKey(_)
             | ApiError::Privacy
             | ApiError::PgcrNotFound
-            | ApiError::Stopped => false,
+            | ApiError::Stopped
+            | ApiError::Redirected { .. } => false,
         }
+    }
+
+    /// Whether the server asked for a wait above [`MAX_SERVER_WAIT_SECS`]: an outage.
+    pub fn asks_too_long_a_wait(&self) -> bool {
+        self.requested_wait().is_some_and(|s| s > MAX_SERVER_WAIT_SECS)
     }
 
     /// Seconds the server asked us to wait before trying again, if it said.
@@ -103,13 +127,20 @@ impl ApiError {
 
     /// Whether this error ends the whole round rather than one request or one player.
     pub fn stops_round(&self) -> bool {
-        matches!(self, ApiError::Maintenance(_) | ApiError::BadKey(_))
+        matches!(self, ApiError::Maintenance(_) | ApiError::BadKey(_) | ApiError::Redirected { .. })
+            || self.asks_too_long_a_wait()
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            _ if self.asks_too_long_a_wait() => write!(
+                f,
+                "Bungie.net asked to wait {} before asking again (more than {MAX_SERVER_WAIT_SECS} s): \
+                 taken as an outage, this round stops; try again later (a daemon tries next round)",
+                wait_text(self.requested_wait().unwrap_or(u64::MAX))
+            ),
             ApiError::Network(e) => write!(f, "could not reach Bungie.net: {e}"),
             ApiError::Http { status, .. } => write!(f, "Bungie.net answered HTTP {status} without an API response"),
             ApiError::BadBody(e) => write!(f, "Bungie.net sent an unreadable response: {e}"),
@@ -136,11 +167,56 @@ impl fmt::Display for ApiError {
                 write!(f, "Bungie.net error {code} {status}: {message}")
             }
             ApiError::Stopped => write!(f, "not sent: stopping"),
+            ApiError::Redirected { status, to } => write!(
+                f,
+                "Bungie.net answered HTTP {status} redirecting to {to}; redirects are not followed, so that the \
+                 API key goes to no other host: check DCLISYNC_API_ROOT, or try again later"
+            ),
         }
     }
 }
 
 impl std::error::Error for ApiError {}
+
+/// A wait in words: seconds, with hours or days when that long.
+fn wait_text(seconds: u64) -> String {
+    match seconds {
+        s if s >= 10 * 365 * 86_400 => format!("{s} s (years)"),
+        s if s >= 86_400 => format!("{s} s ({:.1} days)", s as f64 / 86_400.0),
+        s if s >= 3600 => format!("{s} s ({:.1} hours)", s as f64 / 3600.0),
+        s => format!("{s} s"),
+    }
+}
+
+/// A `Retry-After` header value read as seconds: whole seconds as digits, where digits too
+/// many for a number mean the longest wait; anything else (an HTTP date, text) names no wait.
+pub fn retry_after_seconds(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.parse::<u64>().unwrap_or(u64::MAX))
+}
+
+/// Where a redirect points, for a message: the `Location` header's host (and port), or what is
+/// wrong with it. Only visible ASCII is kept.
+pub fn redirect_target(location: Option<&str>) -> String {
+    let Some(location) = location.map(str::trim).filter(|l| !l.is_empty()) else {
+        return "nowhere (no Location header)".to_string();
+    };
+    let after_scheme = location.split_once("://").map_or(location, |(_, rest)| rest);
+    if after_scheme.len() == location.len() && location.starts_with('/') {
+        return "a path on the same host".to_string();
+    }
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let shown: String = host.chars().filter(char::is_ascii_graphic).take(100).collect();
+    if shown.is_empty() {
+        "an unreadable location".to_string()
+    } else {
+        shown
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -195,6 +271,7 @@ fn outcome(
     if code == SUCCESS {
         return Ok(());
     }
+    // `as` saturates: 1e300 becomes u64::MAX, far above the wait cap, never an overflow.
     let throttle = throttle_seconds.filter(|s| s.is_finite() && *s > 0.0).map(|s| s.ceil() as u64);
     let message = message.unwrap_or_default();
     let status_text = error_status.unwrap_or_default();

@@ -2,4 +2,7 @@
 //! responses dclisync reads.
 
 pub mod envelope;
+#[cfg(test)]
+mod fuzz;
+pub mod limits;
 pub mod model;

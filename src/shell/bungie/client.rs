@@ -6,20 +6,22 @@
 //!   root (tests, mirrors, demos), used as given without its trailing slash: its scheme and host
 //!   are not checked.
 //! - Paths are Bungie's own, `/Platform/...` with the trailing slash, each on the host that
-//!   serves it, so that no request relies on a redirect to reach Bungie with its key. Redirects
-//!   are not turned off, though: the HTTP library (attohttpc) follows up to five by default, and
-//!   sends every header again, the key included, to wherever they point.
+//!   serves it, so that no request relies on a redirect to reach Bungie. Redirects are not
+//!   followed (attohttpc would follow five and send every header again, the key included, to
+//!   wherever they point): a 3xx answer is an error naming where it pointed, and stops the round.
 //! - Headers: the API key in `X-API-Key` (never logged, and hidden from `Debug`), a
 //!   `User-Agent` of `dclisync/` and the version, and `Accept: application/json`.
 //! - Timeouts, so that a stuck server fails a request (a passing failure, retried) instead of
 //!   hanging a sync: the connection must open within `--timeout` and at most 10 s, each read
 //!   waits at most `--timeout`, and the whole request at most twice that.
-//! - A body over 32 MiB is cut there (no Bungie response comes near it) and then fails to parse.
+//! - A body over 32 MiB is cut there (the largest real answers, history pages of 250
+//!   activities, are a few MiB) and then fails to parse; an answer whose lists exceed their
+//!   bounds ([`crate::core::bungie::limits`]) is refused as malformed.
 //! - Every request first passes the [`Gate`] (the pace and the bound on requests in flight),
 //!   and tells it how it was answered: a throttle answer slows every thread, and each request
 //!   is counted by endpoint and outcome for the metrics file.
 //! - The answer's meaning comes from [`classify`]: the envelope's `ErrorCode`, not the HTTP
-//!   status; `Retry-After` is read as a number of seconds.
+//!   status; `Retry-After` is read as a number of seconds ([`retry_after_seconds`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +30,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::gate::Gate;
-use crate::core::bungie::envelope::{classify, classify_as, ApiError};
+use crate::core::access::ApiKey;
+use crate::core::bungie::envelope::{classify, classify_as, redirect_target, retry_after_seconds, ApiError};
+use crate::core::bungie::limits::{self, Bounded};
 use crate::core::bungie::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
@@ -55,7 +59,7 @@ const USER_AGENT: &str = concat!("dclisync/", env!("CARGO_PKG_VERSION"));
 pub struct Client {
     www_root: String,
     stats_root: String,
-    api_key: String,
+    api_key: ApiKey,
     /// How long each read may wait; a request may take twice this in all.
     timeout: Duration,
     gate: Arc<Gate>,
@@ -66,7 +70,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("www_root", &self.www_root)
             .field("stats_root", &self.stats_root)
-            .field("api_key", &"<hidden>")
+            .field("api_key", &self.api_key)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -75,7 +79,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client for Bungie.net, or for `api_root` standing in for both hosts. Every request
     /// passes `gate` and gives up waiting for an answer after `timeout` without data.
-    pub fn new(api_key: String, api_root: Option<&str>, timeout: Duration, gate: Arc<Gate>) -> Client {
+    pub fn new(api_key: ApiKey, api_root: Option<&str>, timeout: Duration, gate: Arc<Gate>) -> Client {
         let (www, stats) = match api_root {
             Some(root) => (root.trim_end_matches('/').to_string(), root.trim_end_matches('/').to_string()),
             None => (WWW_ROOT.to_string(), STATS_ROOT.to_string()),
@@ -106,19 +110,23 @@ impl Client {
         read: Reader<T>,
     ) -> Result<T, ApiError> {
         let response = request
-            .header("X-API-Key", &self.api_key)
+            .header("X-API-Key", self.api_key.expose())
             .header("User-Agent", USER_AGENT)
             .header("Accept", "application/json")
             .connect_timeout(self.timeout.min(MAX_CONNECT_TIMEOUT))
             .read_timeout(self.timeout)
             .timeout(self.timeout * 2)
+            .follow_redirects(false)
             .send()
             .map_err(|e| ApiError::Network(describe(&e)))?;
         let status = response.status().as_u16();
         let headers = response.headers();
         let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let retry_after =
-            headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        if (300..400).contains(&status) {
+            let location = headers.get("location").and_then(|v| v.to_str().ok());
+            return Err(ApiError::Redirected { status, to: redirect_target(location) });
+        }
+        let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(retry_after_seconds);
         let mut body = Vec::new();
         let mut reader = response.split().2;
         std::io::Read::read_to_end(&mut std::io::Read::take(&mut reader, MAX_BODY_BYTES), &mut body)
@@ -127,8 +135,16 @@ impl Client {
         read(status, content_type.as_deref(), retry_after, &body)
     }
 
-    fn get<T: DeserializeOwned + Default>(&self, root: &str, endpoint: Endpoint, path: &str) -> Result<T, ApiError> {
-        self.send(attohttpc::get(format!("{root}{path}")), endpoint, path, classify_as::<T>)
+    /// A GET read as T, refused when beyond its bounds ([`limits`]).
+    fn get<T: DeserializeOwned + Default + Bounded>(
+        &self,
+        root: &str,
+        endpoint: Endpoint,
+        path: &str,
+    ) -> Result<T, ApiError> {
+        self.send(attohttpc::get(format!("{root}{path}")), endpoint, path, |status, content_type, retry_after, body| {
+            classify_as::<T>(status, content_type, retry_after, body).and_then(limits::bounded)
+        })
     }
 
     /// Finds a player by Bungie name: the user cards Bungie knows for it.
@@ -139,7 +155,7 @@ impl Client {
             .json(&body)
             .map_err(|e| ApiError::Network(e.to_string()))?;
         let value = self.send(request, Endpoint::Search, path, classify)?;
-        Ok(match value {
+        limits::cards(match value {
             Value::Array(items) => items.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect(),
             _ => Vec::new(),
         })

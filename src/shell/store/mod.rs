@@ -17,8 +17,11 @@
 //!   opens the database, and `PRAGMA user_version` counts those applied. Migrations are
 //!   append-only (a shipped file is never edited), so a database of any earlier dclisync, or of
 //!   the reference tool (`user_version` 0), is brought forward in place without losing data. A
-//!   `user_version` above the migrations this build knows is not refused: no migration runs and
-//!   the database is used as it is.
+//!   `user_version` above the migrations this build knows is refused, the file left as it was:
+//!   a newer dclisync wrote it, and this one cannot know what its tables now mean.
+//! - A run that only reads (`--list` alone) opens an up-to-date database read-only
+//!   ([`Store::open_read_only`]): it needs no write access and leaves no `-wal` or `-shm` file
+//!   behind. A missing database, or one that needs a migration, is opened as for writing.
 //! - Before anything is written, an existing file is inspected read-only, and refused, left as
 //!   it was, when it is not an sqlite3 file, is an sqlite3 database without a `version` table
 //!   (not a dcli database), has a `version` table that is empty or whose highest version is
@@ -84,6 +87,8 @@ pub enum StoreError {
     NotDcli { path: PathBuf },
     /// A dcli database of another schema version.
     WrongVersion { path: PathBuf, version: Option<i64> },
+    /// A newer dclisync wrote it (`user_version` above the known migrations).
+    Newer { path: PathBuf, version: i64 },
     /// The database is damaged.
     Corrupt { path: PathBuf, detail: String },
     /// The database file cannot be opened or written (permissions, read-only disk, disk full).
@@ -118,6 +123,13 @@ impl fmt::Display for StoreError {
                  it was left untouched: move it away to start a new one",
                 path.display(),
                 version.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+            ),
+            StoreError::Newer { path, version } => write!(
+                f,
+                "{} was written by a newer dclisync (database format {version}; this one knows up to {}); \
+                 it was left untouched: upgrade dclisync",
+                path.display(),
+                MIGRATIONS.len()
             ),
             StoreError::Corrupt { path, detail } => write!(
                 f,
@@ -189,6 +201,18 @@ impl Store {
         let mut store = Store { conn, path };
         store.prepare(existing).map_err(|e| store.err(e))?;
         Ok(store)
+    }
+
+    /// Opens `DIR/dcli.sqlite3` for reading only, when it exists and is up to date; otherwise
+    /// as [`Store::open`] does. Nothing written through it succeeds.
+    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join(DB_FILE_NAME);
+        if inspect(&path)? != Existing::Dcli || applied_migrations(&path)? != MIGRATIONS.len() as i64 {
+            return Store::open(dir);
+        }
+        let conn = open_for_reading(&path).map_err(|source| classify(&path, source))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|source| classify(&path, source))?;
+        Ok(Store { conn, path })
     }
 
     pub fn path(&self) -> &Path {
@@ -689,8 +713,7 @@ fn inspect(path: &Path) -> Result<Existing, StoreError> {
     if header.as_slice() != SQLITE_HEADER {
         return Err(StoreError::NotSqlite { path: path.to_path_buf() });
     }
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| classify(path, e))?;
+    let conn = open_for_reading(path).map_err(|e| classify(path, e))?;
     let tables: Vec<String> = (|| -> rusqlite::Result<Vec<String>> {
         let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
         let names = stmt.query_map([], |r| r.get(0))?;
@@ -708,7 +731,49 @@ fn inspect(path: &Path) -> Result<Existing, StoreError> {
     if version != Some(DCLI_VERSION) {
         return Err(StoreError::WrongVersion { path: path.to_path_buf(), version });
     }
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| classify(path, e))?;
+    if applied > MIGRATIONS.len() as i64 {
+        return Err(StoreError::Newer { path: path.to_path_buf(), version: applied });
+    }
     Ok(Existing::Dcli)
+}
+
+/// A read-only connection that leaves no file behind.
+fn open_for_reading(path: &Path) -> rusqlite::Result<Connection> {
+    // With a -wal file, another connection is open (a daemon) or one ended abruptly: read
+    // through its WAL. Without one, the main file holds everything committed, and reading
+    // it as immutable creates no -wal or -shm; a writer starting meanwhile writes to its
+    // WAL, not to the main file, until a checkpoint thousands of pages later.
+    let mut wal = path.to_path_buf().into_os_string();
+    wal.push("-wal");
+    let (target, flags) = if Path::new(&wal).exists() {
+        (path.to_string_lossy().into_owned(), OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    } else {
+        (
+            format!("file:{}?mode=ro&immutable=1", uri_path(path)),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    };
+    Connection::open_with_flags(target, flags)
+}
+
+/// A file path as the path of an sqlite `file:` URI: the characters a URI gives a meaning to
+/// are percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The migrations a dcli database has had (`PRAGMA user_version`), read without writing.
+fn applied_migrations(path: &Path) -> Result<i64, StoreError> {
+    let conn = open_for_reading(path).map_err(|e| classify(path, e))?;
+    conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| classify(path, e))
 }
 
 fn classify(path: &Path, source: rusqlite::Error) -> StoreError {

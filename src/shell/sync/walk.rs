@@ -1,7 +1,9 @@
 //! A player's history walk, run off the writer thread: the profile, the account stats and every
-//! character's history pages, the characters walked at the same time, so that the walk costs
-//! about one chain of requests instead of all of them end to end, and so that the next player's
-//! walk can run while this player's reports download.
+//! character's history pages, the characters walked at the same time (by a small fixed pool of
+//! threads, however many characters the profile lists), so that the walk costs about one chain
+//! of requests instead of all of them end to end, and so that the next player's walk can run
+//! while this player's reports download. A history that never ends is read to
+//! [`MAX_HISTORY_PAGES`] and then said to be cut, naming the player.
 //!
 //! A walk only talks to Bungie.net. What it needs from the store is read before it starts
 //! ([`WalkStart`]); what it found ([`Walked`]) is written afterwards by the thread that owns the
@@ -13,6 +15,7 @@
 //! does a round that ends while a walk runs ahead.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::thread::{Scope, ScopedJoinHandle};
 
 use super::Syncer;
@@ -36,6 +39,11 @@ const MAX_HISTORY_PAGES: usize = 1000;
 /// whole (several MB while it is read), and a walk runs beside the downloads: more pages at once
 /// would raise the peak memory of a sync by a page each.
 pub(super) const HISTORY_PAGES_AT_ONCE: usize = 2;
+
+/// Threads walking one player's characters at the most, each taking the next character when
+/// done: a profile that lists a thousand characters costs a thousand walks, not a thousand
+/// threads. (Pages are bounded by [`HISTORY_PAGES_AT_ONCE`] anyway; more threads would wait.)
+const WALKER_THREADS: usize = 4;
 
 /// What the store knows that a player's walk needs, read before the walk starts.
 ///
@@ -177,20 +185,20 @@ impl Syncer<'_> {
     ) -> Parts {
         let member = &profile.member;
         let account = account_due.then(|| scope.spawn(move || self.read_account(member, places)));
-        let mut running: Vec<_> = profile
-            .characters
-            .iter()
-            .map(|(id, state)| self.start_character(scope, start, member, *id, state, places))
-            .collect();
+        let live: Vec<CharacterJob> =
+            profile.characters.iter().filter_map(|(id, state)| character_job(start, *id, state)).collect();
+        let live = scope.spawn(move || self.walk_characters(member, live, places));
         // The deleted characters are known only once the account stats are read.
         let read = account.map_or(AccountRead::NotDue, join);
         let account = walk::read_account(read, &start.stored_deleted, &profile.characters, now, &member.label());
         let mut characters = profile.characters.clone();
+        let mut deleted = Vec::new();
         for &id in &account.deleted {
-            running.push(self.start_character(scope, start, member, id, &CharacterState::Deleted, places));
+            deleted.extend(character_job(start, id, &CharacterState::Deleted));
             characters.push((id, CharacterState::Deleted));
         }
-        let assembled = walk::assemble(account.complete, running.into_iter().flatten().map(join));
+        let deleted = self.walk_characters(member, deleted, places);
+        let assembled = walk::assemble(account.complete, join(live).into_iter().chain(deleted));
         Parts { account, assembled, characters }
     }
 
@@ -206,29 +214,38 @@ impl Syncer<'_> {
         AccountRead::Read(stats)
     }
 
-    /// Starts walking one character's history on its own thread, if it needs walking.
-    fn start_character<'scope, 'env>(
-        &'env self,
-        scope: &'scope Scope<'scope, 'env>,
-        start: &mut WalkStart,
-        member: &'env MemberRow,
-        character_id: CharacterId,
-        state: &CharacterState,
-        places: &'env Places,
-    ) -> Option<ScopedJoinHandle<'scope, CharacterPart>> {
-        let (marker, known) = start.take(character_id);
-        if !walk::walks_character(start.rescan, state, marker.as_deref()) {
-            return None;
-        }
-        let (rescan, state) = (start.rescan, state.clone());
-        Some(scope.spawn(move || match self.walk_character(member, character_id, &state, known, rescan, places) {
+    /// Walks `jobs` on at most [`WALKER_THREADS`] threads; the parts come back in the jobs'
+    /// order. A failed part closes `places`, halting the others.
+    fn walk_characters(&self, member: &MemberRow, jobs: Vec<CharacterJob>, places: &Places) -> Vec<CharacterPart> {
+        let total = jobs.len();
+        let queue = Mutex::new(jobs.into_iter().enumerate());
+        let done: Mutex<Vec<(usize, CharacterPart)>> = Mutex::new(Vec::with_capacity(total));
+        std::thread::scope(|scope| {
+            for _ in 0..WALKER_THREADS.min(total) {
+                scope.spawn(|| loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let Some((index, job)) = next else { break };
+                    let part = self.walk_job(member, job, places);
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((index, part));
+                });
+            }
+        });
+        let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        done.sort_by_key(|(index, _)| *index);
+        done.into_iter().map(|(_, part)| part).collect()
+    }
+
+    /// One character's walk as a part of the player's.
+    fn walk_job(&self, member: &MemberRow, job: CharacterJob, places: &Places) -> CharacterPart {
+        let CharacterJob { character_id, state, known, rescan } = job;
+        match self.walk_character(member, character_id, &state, known, rescan, places) {
             Ok(walk) => Part::Done(walk),
             Err(Cut::Failed(e)) => {
                 places.close();
                 Part::Failed(e)
             }
             Err(Cut::Halted) => Part::Halted,
-        }))
+        }
     }
 
     /// One character's history in every mode, one mode after the other: what a mode finds is
@@ -270,23 +287,32 @@ impl Syncer<'_> {
     }
 
     /// Pages one history newest first, handing each page to `read` until it says the walk is
-    /// done.
+    /// done; at [`MAX_HISTORY_PAGES`] it stops and says so once, naming the player.
     fn page_through(&self, history: &History<'_>, mut read: impl FnMut(&HistoryPage) -> bool) -> Result<(), Cut> {
         for page in 0..MAX_HISTORY_PAGES {
             if read(&self.history_page(history, page)?) {
-                break;
+                return Ok(());
             }
         }
+        log::warn!(
+            "{}: stopped reading the history of character {} (mode {}) after {MAX_HISTORY_PAGES} pages; \
+             Bungie.net kept listing more, which no real history has",
+            history.member.label(),
+            history.character_id,
+            history.mode
+        );
         Ok(())
     }
 
     /// Pages one history until the core says stop, and returns the instance ids to queue.
     fn scan_history(&self, history: &History<'_>, known: &HashSet<ActivityId>) -> Result<Vec<ActivityId>, Cut> {
         let mut new: Vec<ActivityId> = Vec::new();
+        // Listed order kept; the set makes each check constant-time whatever the pages hold.
+        let mut seen: HashSet<ActivityId> = HashSet::new();
         self.page_through(history, |page| {
             let scan = plan::scan_history_page(page, known);
             for id in scan.new {
-                if !new.contains(&id) {
+                if seen.insert(id) {
                     new.push(id);
                 }
             }
@@ -301,6 +327,25 @@ impl Syncer<'_> {
         self.page_through(history, |page| walk.page(page, known))?;
         Ok(walk)
     }
+}
+
+/// A character to walk, with what the store knows of it.
+struct CharacterJob {
+    character_id: CharacterId,
+    state: CharacterState,
+    known: HashSet<ActivityId>,
+    rescan: bool,
+}
+
+/// The job of walking one character, if it needs walking; takes what the store knows of it.
+fn character_job(start: &mut WalkStart, character_id: CharacterId, state: &CharacterState) -> Option<CharacterJob> {
+    let (marker, known) = start.take(character_id);
+    walk::walks_character(start.rescan, state, marker.as_deref()).then(|| CharacterJob {
+        character_id,
+        state: state.clone(),
+        known,
+        rescan: start.rescan,
+    })
 }
 
 /// One character's history in one mode, and the walk's places.

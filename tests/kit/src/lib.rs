@@ -36,6 +36,7 @@ pub const API_KEY: &str = "k3y-5ecr3t-0b1f7a9c2d4e";
 pub const DCLISYNC_ENV: &[&str] = &[
     "DESTINY_API_KEY",
     "DCLISYNC_API_ROOT",
+    "DCLISYNC_ALLOW_INSECURE_HTTP",
     "DCLISYNC_MAX_RPS",
     "DCLISYNC_CONCURRENCY",
     "DCLISYNC_TIMEOUT",

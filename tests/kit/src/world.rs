@@ -228,6 +228,12 @@ pub struct Player {
 }
 
 impl Player {
+    /// The same player under another Bungie name (a hostile one, in the tests of what reaches
+    /// the terminal); the generated worlds keep their own names.
+    pub fn rename(&mut self, name: &str) {
+        self.name = name.to_string();
+    }
+
     /// `Name#0042`: how dclisync shows and stores the player.
     pub fn bungie_name(&self) -> String {
         format!("{}#{:04}", self.name, self.code)
