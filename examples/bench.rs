@@ -329,7 +329,8 @@ fn ingest(file: &Path, dir: &Path) -> Result<(usize, Duration, Phases), String> 
         let t = lap(&mut phases.parse, t);
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).ok_or("a report without its id")?;
         let id = dclisync::core::ids::ActivityId(id);
-        let rows = dclisync::core::pgcr::normalize(id, &report).map_err(|e| format!("report {id}: {e}"))?;
+        let rows = dclisync::core::pgcr::normalize(id, &report, dclisync::core::fixups::Rules::builtin())
+            .map_err(|e| format!("report {id}: {e}"))?;
         let t = lap(&mut phases.normalize, t);
         store.store_pgcr(&rows).map_err(|e| e.to_string())?;
         lap(&mut phases.store, t);

@@ -83,7 +83,7 @@
 use serde::Serialize;
 
 use crate::core::bungie::model::{stat, ActivityDetails, Entry, EntryPlayer, Extended, Pgcr, UserCard};
-use crate::core::fixups::{self, Modes};
+use crate::core::fixups::{Activity, Modes, Rules};
 use crate::core::ids::{ActivityId, CharacterId, MemberId, Membership};
 use crate::core::name::format_code;
 use crate::core::time::{format_utc, normalize_period};
@@ -270,9 +270,10 @@ fn int_stat(values: &std::collections::BTreeMap<String, crate::core::bungie::mod
     stat(values, key).map(|v| v.trunc() as i64)
 }
 
-/// Turns a report into rows. `asked` is the instance id that was requested: a report for
-/// another match is refused, and a report that does not say its id is taken as the one asked for.
-pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeError> {
+/// Turns a report into rows, its modes fixed by `rules`. `asked` is the instance id that was
+/// requested: a report for another match is refused, and a report that does not say its id is
+/// taken as the one asked for.
+pub fn normalize(asked: ActivityId, pgcr: &Pgcr, rules: &Rules) -> Result<PgcrRows, NormalizeError> {
     if pgcr.activity_details.is_none() && pgcr.entries.is_empty() {
         return Err(NormalizeError::Empty { asked });
     }
@@ -282,7 +283,10 @@ pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeEr
         return Err(NormalizeError::WrongInstance { asked, got });
     }
     let hash = details.director_activity_hash.unwrap_or(0);
-    let fixed = fixups::apply(hash, Modes::new(details.mode.unwrap_or(0), &details.modes));
+    let reference_id = details.reference_id.unwrap_or(0);
+    let facts =
+        Activity { director_activity_hash: hash, reference_id, is_private: details.is_private.unwrap_or(false) };
+    let fixed = rules.apply(&facts, Modes::new(details.mode.unwrap_or(0), &details.modes));
     let period = match pgcr.period.as_deref() {
         Some(p) => normalize_period(p),
         None => format_utc(0),
@@ -293,7 +297,7 @@ pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeEr
         mode: fixed.mode,
         platform: details.membership_type.unwrap_or(0),
         director_activity_hash: hash,
-        reference_id: details.reference_id.unwrap_or(0),
+        reference_id,
     };
 
     let mut teams: Vec<TeamRow> = Vec::new();
@@ -422,7 +426,7 @@ mod tests {
     fn fixture_row_sets() {
         for name in FIXTURES {
             let (id, report) = fixture(name);
-            let rows = normalize(id, &report).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let rows = normalize(id, &report, Rules::builtin()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(rows.players.len() + rows.skipped_entries, report.entries.len(), "{name}");
             insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_yaml_snapshot!(format!("pgcr_{name}"), rows);
@@ -433,14 +437,14 @@ mod tests {
     #[test]
     fn value_rules() {
         let (id, rumble) = fixture("rumble_no_teams");
-        let rows = normalize(id, &rumble).unwrap();
+        let rows = normalize(id, &rumble, Rules::builtin()).unwrap();
         assert!(rows.teams.is_empty(), "rumble has no teams");
         assert!(rows.players.iter().all(|p| p.stats.team == 0), "no team value means team 0");
         assert!(rows.players.iter().any(|p| p.stats.standing == STANDING_UNKNOWN), "no standing means 2325");
         assert!(rows.activity.period.ends_with("+00:00"), "period in the readers' form");
 
         let (id, nameless) = fixture("nameless_entry");
-        let rows = normalize(id, &nameless).unwrap();
+        let rows = normalize(id, &nameless, Rules::builtin()).unwrap();
         let lumen = rows
             .players
             .iter()
@@ -456,7 +460,7 @@ mod tests {
         assert_eq!(gravel.character.class, CLASS_UNKNOWN);
 
         let (id, no_extended) = fixture("no_extended");
-        let rows = normalize(id, &no_extended).unwrap();
+        let rows = normalize(id, &no_extended, Rules::builtin()).unwrap();
         let latch = rows
             .players
             .iter()
@@ -481,8 +485,11 @@ mod tests {
     fn refuses_a_report_for_another_match() {
         let (id, report) = fixture("control_6v6");
         let other = ActivityId(id.0 + 1);
-        assert_eq!(normalize(other, &report), Err(NormalizeError::WrongInstance { asked: other, got: id }));
-        assert_eq!(normalize(id, &Pgcr::default()), Err(NormalizeError::Empty { asked: id }));
+        assert_eq!(
+            normalize(other, &report, Rules::builtin()),
+            Err(NormalizeError::WrongInstance { asked: other, got: id })
+        );
+        assert_eq!(normalize(id, &Pgcr::default(), Rules::builtin()), Err(NormalizeError::Empty { asked: id }));
     }
 
     fn stat(value: f64) -> Value {
@@ -572,7 +579,7 @@ mod tests {
         #[test]
         fn normalizing_arbitrary_json_never_panics(doc in any_json(), asked in any::<i64>()) {
             if let Ok(report) = serde_json::from_value::<Pgcr>(doc) {
-                let _ = normalize(ActivityId(asked), &report);
+                let _ = normalize(ActivityId(asked), &report, Rules::builtin());
             }
         }
 
@@ -589,7 +596,7 @@ mod tests {
                 mutate(&mut doc, path, with);
             }
             let report: Pgcr = serde_json::from_value(doc).expect("the lenient model reads any JSON object");
-            let result = normalize(ActivityId(id), &report);
+            let result = normalize(ActivityId(id), &report, Rules::builtin());
             let id_intact = report.activity_details.as_ref().and_then(|d| d.instance_id).is_none_or(|got| got == id);
             let has_something = report.activity_details.is_some() || !report.entries.is_empty();
             prop_assert_eq!(result.is_ok(), id_intact && has_something);
@@ -629,7 +636,7 @@ mod tests {
                              "activityDetails": {"instanceId": "77", "mode": 10, "modes": [5, 10]},
                              "entries": entries, "teams": []});
             let report: Pgcr = serde_json::from_value(doc).unwrap();
-            let rows = normalize(ActivityId(77), &report).unwrap();
+            let rows = normalize(ActivityId(77), &report, Rules::builtin()).unwrap();
             prop_assert_eq!(rows.players.len(), characters.len());
             prop_assert_eq!(rows.skipped_entries, 0);
             let got: std::collections::HashSet<u64> = rows.players.iter().map(|p| p.character.character_id.0 as u64).collect();

@@ -420,7 +420,9 @@ mod tests {
         use crate::core::bungie::model::{MembershipsById, Pgcr};
         use crate::testdata::response;
         let report: Pgcr = response("pgcr/nameless_entry.json");
-        let mut rows = crate::core::pgcr::normalize(ActivityId(12_000_000_013), &report).expect("storable");
+        let mut rows =
+            crate::core::pgcr::normalize(ActivityId(12_000_000_013), &report, crate::core::fixups::Rules::builtin())
+                .expect("storable");
         let lumen = MemberId(4_611_686_018_400_001_040);
         let mothwing = MemberId(4_611_686_018_400_001_003);
         assert_eq!(member_lookups(&rows, &HashSet::new()), vec![mothwing, lumen]);
@@ -637,6 +639,7 @@ mod tests {
         let mut rows = crate::core::pgcr::normalize(
             ActivityId(12_000_000_013),
             &crate::testdata::response::<crate::core::bungie::model::Pgcr>("pgcr/nameless_entry.json"),
+            crate::core::fixups::Rules::builtin(),
         )
         .expect("rows");
         let stored = HashSet::new();

@@ -417,7 +417,8 @@ impl<'a> Syncer<'a> {
     /// One report: download, normalize, and (with DCLI_FIX_DATA) repair nameless members.
     fn fetch_one(&self, id: ActivityId, work: &Work<'_>) -> Fetched {
         let report = self.call("match report", || self.client.pgcr(id))?;
-        let mut rows = pgcr::normalize(id, &report).map_err(|e| ApiError::BadBody(e.to_string()))?;
+        let mut rows = pgcr::normalize(id, &report, crate::core::fixups::Rules::builtin())
+            .map_err(|e| ApiError::BadBody(e.to_string()))?;
         if self.fix_data {
             self.repair_members(&mut rows, work)?;
         }

@@ -971,7 +971,7 @@ mod tests {
     fn sample_rows() -> PgcrRows {
         let report: crate::core::bungie::model::Pgcr = crate::testdata::response("pgcr/control_6v6.json");
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).expect("instance id");
-        normalize(ActivityId(id), &report).expect("storable")
+        normalize(ActivityId(id), &report, crate::core::fixups::Rules::builtin()).expect("storable")
     }
 
     impl Store {
@@ -1102,7 +1102,9 @@ mod tests {
         assert_eq!(store.pending_rechecks(&[CharacterId(12345)]).expect("pending"), vec![], "only the characters' own");
 
         store.replace_pgcr(&complete, &ReportFetch::last(&complete, end + 900)).expect("replace");
-        let whole = normalize(id, &crate::testdata::response("pgcr/control_6v6.json")).expect("storable");
+        let whole =
+            normalize(id, &crate::testdata::response("pgcr/control_6v6.json"), crate::core::fixups::Rules::builtin())
+                .expect("storable");
         let stats = |s: &Store| count(s, "character_activity_stats");
         assert_eq!(stats(&store), whole.players.len() as i64, "every entry of the complete copy");
         assert_eq!(count(&store, "team_result"), whole.teams.len() as i64);
