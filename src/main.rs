@@ -9,7 +9,7 @@ use clap::Parser;
 
 use dclisync::core::cli::{self, Args};
 use dclisync::core::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
-use dclisync::core::error::EXIT_FAILURE;
+use dclisync::core::error::{EXIT_FAILURE, EXIT_OK};
 use dclisync::shell::clock::now_text;
 use dclisync::shell::output::Output;
 use dclisync::shell::signal::{self, Bell, Stop};
@@ -34,6 +34,7 @@ fn main() {
     // Log lines (-v) would tear through the bars, so verbose runs go without them.
     let out = if config.daemon { Output::daemon() } else { Output::new(!config.verbose) };
     init_logger(config.verbose, out.stamps_stderr());
+    let config = with_rules(config, &out);
 
     let mode = if config.daemon { Mode::Daemon { interval: config.interval } } else { Mode::Once };
     let shell = Shell { machine: Arc::new(Mutex::new(Machine::new(mode))), stop: Stop::new(), bell: Bell::new(), out };
@@ -61,6 +62,24 @@ fn main() {
     };
     log::debug!("database: {}", store.path().display());
     shell.drive(&config, &mut store)
+}
+
+/// Reads the user's fix-up rules into `config`, before the database is opened: a bad file ends
+/// the run with exit 2 and nothing written. `--fixups-check` prints the rules and exits here.
+fn with_rules(config: cli::Config, out: &Output) -> cli::Config {
+    match dclisync::shell::fixups::load(&config) {
+        Ok((rules, _)) if !config.fixups_check => cli::Config { rules, ..config },
+        Ok((rules, file)) => {
+            for line in rules.check_lines(file.as_deref()) {
+                out.result(&line);
+            }
+            signal::exit(EXIT_OK)
+        }
+        Err(e) => {
+            out.say(&format!("error: {e}"));
+            signal::exit(e.exit_code())
+        }
+    }
 }
 
 fn init_logger(verbose: bool, stamped: bool) {

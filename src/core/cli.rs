@@ -24,6 +24,10 @@
 //!   each player daily by itself) walks whole histories; `--json` (with `--list`) prints the
 //!   list as JSON; `--max-rps`, `--concurrency` and `--timeout` set the pace, the requests in
 //!   flight and the read timeout.
+//! - Fix-up rules ([`crate::core::fixups`]): the user's rules file is `fixups.toml` in the data
+//!   folder when it exists, or the file `--fixups` / `DCLISYNC_FIXUPS` names, which must exist.
+//!   `--fixups-check` prints the rules in force and exits; it is an action of its own, needs no
+//!   key and goes with no other action.
 //! - Any mistake is a usage error: exit code 2, as clap's own, with a message saying what is
 //!   wrong and naming the bad argument when there is one.
 //!
@@ -40,6 +44,7 @@ use std::time::Duration;
 use clap::builder::TypedValueParser;
 use clap::Parser;
 
+use crate::core::fixups::Rules;
 use crate::core::name::BungieName;
 
 /// The shortest pause between daemon rounds.
@@ -54,6 +59,8 @@ pub const MAX_CONCURRENCY: usize = 64;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// Bungie's limit: about 25 requests per second per client, averaged over 10 seconds.
 pub const DEFAULT_MAX_RPS: f64 = 25.0;
+/// The user's fix-up rules, in the data folder, unless `--fixups` names another file.
+pub const FIXUPS_FILE: &str = "fixups.toml";
 
 /// Downloads the Destiny 2 Crucible activity history of a list of players from Bungie.net into
 /// a local sqlite3 database (dcli.sqlite3) and keeps it in sync.
@@ -73,6 +80,7 @@ DCLISYNC_API_ROOT  one URL replacing both Bungie hosts (tests, mirrors, the demo
 DCLISYNC_MAX_RPS   as --max-rps\n  \
 DCLISYNC_CONCURRENCY  as --concurrency\n  \
 DCLISYNC_TIMEOUT   as --timeout\n  \
+DCLISYNC_FIXUPS    as --fixups\n  \
 RUST_LOG           log filter (env_logger)"
 )]
 pub struct Args {
@@ -143,6 +151,15 @@ pub struct Args {
     #[arg(long = "timeout", value_name = "SECONDS", env = "DCLISYNC_TIMEOUT", default_value_t = DEFAULT_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+
+    /// Your fix-up rules file, applied after the built-in rules [default: fixups.toml in the
+    /// data folder, if it exists]
+    #[arg(long = "fixups", value_name = "FILE", env = "DCLISYNC_FIXUPS")]
+    pub fixups: Option<PathBuf>,
+
+    /// Print the fix-up rules in force (built-in and yours) and exit; a bad rules file exits 2
+    #[arg(long = "fixups-check", conflicts_with_all = ["import_group", "add", "remove", "sync", "list", "daemon"])]
+    pub fixups_check: bool,
 }
 
 fn parse_name(s: &str) -> Result<BungieName, String> {
@@ -190,6 +207,14 @@ pub struct Config {
     pub max_rps: Option<f64>,
     /// How long a request may wait for data.
     pub timeout: Duration,
+    /// The user's fix-up rules file, and whether it was named (a named file must exist; the
+    /// default one in the data folder may be missing).
+    pub fixups: PathBuf,
+    pub fixups_named: bool,
+    /// Print the rules in force and exit.
+    pub fixups_check: bool,
+    /// The fix-up rules in force: the built-in ones until the shell has read the user's file.
+    pub rules: Rules,
 }
 
 impl Config {
@@ -220,10 +245,12 @@ pub fn config(
         || !args.add.is_empty()
         || !args.remove.is_empty()
         || args.sync.is_some()
-        || args.list;
+        || args.list
+        || args.fixups_check;
     if !has_action {
         return Err(UsageError(
-            "nothing to do: give at least one of --import-group, --add, --remove, --sync or --list".to_string(),
+            "nothing to do: give at least one of --import-group, --add, --remove, --sync, --list or --fixups-check"
+                .to_string(),
         ));
     }
     let data_dir = match args.data_dir {
@@ -234,7 +261,6 @@ pub fn config(
     };
     let config = Config {
         verbose: args.verbose,
-        data_dir,
         api_key: args.api_key.filter(|k| !k.trim().is_empty()),
         api_root: env("DCLISYNC_API_ROOT").filter(|r| !r.trim().is_empty()),
         fix_data: env("DCLI_FIX_DATA").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
@@ -250,6 +276,11 @@ pub fn config(
         concurrency: args.concurrency,
         max_rps: Some(args.max_rps).filter(|r| *r > 0.0),
         timeout: Duration::from_secs(args.timeout),
+        fixups: args.fixups.clone().unwrap_or_else(|| data_dir.join(FIXUPS_FILE)),
+        fixups_named: args.fixups.is_some(),
+        fixups_check: args.fixups_check,
+        rules: Rules::builtin().clone(),
+        data_dir,
     };
     if config.needs_key() && config.api_key.is_none() {
         return Err(UsageError(
@@ -350,5 +381,18 @@ mod tests {
         let ok = config(parse(&["-l"]).unwrap(), env, dir).unwrap();
         assert!(ok.fix_data);
         assert_eq!(ok.api_root.as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn fixups_file_and_check() {
+        let dir = Some(PathBuf::from("/data"));
+        let c = config(parse(&["-l"]).unwrap(), no_env, dir.clone()).unwrap();
+        assert_eq!((c.fixups, c.fixups_named, c.fixups_check), (PathBuf::from("/data/fixups.toml"), false, false));
+        assert_eq!(&c.rules, Rules::builtin());
+        let c = config(parse(&["--fixups-check", "--fixups", "/etc/rules.toml"]).unwrap(), no_env, dir).unwrap();
+        assert_eq!((c.fixups, c.fixups_named, c.fixups_check), (PathBuf::from("/etc/rules.toml"), true, true));
+        assert!(c.api_key.is_none(), "--fixups-check needs no key");
+        let err = parse(&["--fixups-check", "-s"]).expect_err("check goes alone");
+        assert_eq!(err.exit_code(), 2);
     }
 }

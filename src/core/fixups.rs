@@ -155,6 +155,20 @@ impl Rules {
         self.rules.iter()
     }
 
+    /// What `--fixups-check` prints: how many rules come from where, then each rule on a line.
+    /// `user_file` is the user's rules file, if one was read.
+    pub fn check_lines(&self, user_file: Option<&str>) -> Vec<String> {
+        let builtin = self.rules.iter().filter(|r| r.origin.file == BUILTIN_NAME).count();
+        let mut lines = vec![format!("built-in rules: {builtin}")];
+        let user = self.rules.len() - builtin;
+        lines.push(match user_file {
+            Some(file) => format!("your rules: {user}, from {file}"),
+            None => "your rules: none (no fix-up rules file)".to_string(),
+        });
+        lines.extend(self.rules.iter().map(|r| format!("  {r}")));
+        lines
+    }
+
     /// Runs every rule, in order, on an activity's modes.
     pub fn apply(&self, activity: &Activity, mut modes: Modes) -> Modes {
         for rule in &self.rules {

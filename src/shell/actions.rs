@@ -41,9 +41,11 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
     let gate = Arc::new(Gate::new(config.max_rps, config.concurrency, stop.clone()));
     let client =
         config.api_key.as_ref().map(|key| Client::new(key.clone(), config.api_root.as_deref(), config.timeout, gate));
-    let syncer = client
-        .as_ref()
-        .map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan_mode(config)));
+    let syncer = client.as_ref().map(|c| {
+        Syncer::new(c, out, stop, config.concurrency, config.fix_data)
+            .with_rescan(rescan_mode(config))
+            .with_rules(&config.rules)
+    });
     // Failures already reported to the user; any makes the run end with exit code 1.
     let mut problems = 0;
     if let Some(syncer) = &syncer {

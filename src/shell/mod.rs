@@ -6,6 +6,7 @@ pub mod actions;
 pub mod bungie;
 pub mod clock;
 pub mod error;
+pub mod fixups;
 pub mod lock;
 pub mod memory;
 pub mod output;

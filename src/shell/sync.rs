@@ -18,6 +18,7 @@ use indicatif::ProgressBar;
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::download::{self, Failed, RoundEnd, Tally};
+use crate::core::fixups::Rules;
 use crate::core::ids::{ActivityId, CharacterId, MemberId};
 use crate::core::pgcr::{self, MemberRow, PgcrRows};
 use crate::core::plan::{self, MemberLookups, Step};
@@ -46,6 +47,8 @@ pub struct Syncer<'a> {
     pub fix_data: bool,
     /// Which players get their whole history walked.
     pub rescan: RescanMode,
+    /// The fix-up rules in force.
+    pub rules: &'a Rules,
     jitter: Mutex<Jitter>,
 }
 
@@ -91,6 +94,7 @@ impl<'a> Syncer<'a> {
             concurrency: concurrency.max(1),
             fix_data,
             rescan: RescanMode::Off,
+            rules: Rules::builtin(),
             jitter: Mutex::new(Jitter::new(seed())),
         }
     }
@@ -98,6 +102,12 @@ impl<'a> Syncer<'a> {
     /// The same syncer, walking whole histories as `rescan` says.
     pub fn with_rescan(mut self, rescan: RescanMode) -> Self {
         self.rescan = rescan;
+        self
+    }
+
+    /// The same syncer, fixing reports' modes with `rules`.
+    pub fn with_rules(mut self, rules: &'a Rules) -> Self {
+        self.rules = rules;
         self
     }
 
@@ -417,8 +427,7 @@ impl<'a> Syncer<'a> {
     /// One report: download, normalize, and (with DCLI_FIX_DATA) repair nameless members.
     fn fetch_one(&self, id: ActivityId, work: &Work<'_>) -> Fetched {
         let report = self.call("match report", || self.client.pgcr(id))?;
-        let mut rows = pgcr::normalize(id, &report, crate::core::fixups::Rules::builtin())
-            .map_err(|e| ApiError::BadBody(e.to_string()))?;
+        let mut rows = pgcr::normalize(id, &report, self.rules).map_err(|e| ApiError::BadBody(e.to_string()))?;
         if self.fix_data {
             self.repair_members(&mut rows, work)?;
         }

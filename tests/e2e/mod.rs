@@ -3,6 +3,7 @@
 
 mod daemon;
 mod faults;
+mod fixups;
 mod idle_and_deleted;
 mod late_reports;
 mod list;
