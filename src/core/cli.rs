@@ -28,6 +28,11 @@
 //!   folder when it exists, or the file `--fixups` / `DCLISYNC_FIXUPS` names, which must exist.
 //!   `--fixups-check` prints the rules in force and exits; it is an action of its own, needs no
 //!   key and goes with no other action.
+//! - `--reparse [NAME#CODE...]` derives the stored rows again from the archive
+//!   ([`crate::core::reparse`]); it runs after remove and before list, needs no key, and goes
+//!   with neither import, add, sync nor the daemon (which never reparses).
+//! - Every downloaded report is archived ([`crate::core::archive`]) unless `--no-archive` or
+//!   `DCLISYNC_ARCHIVE=0`.
 //! - Any mistake is a usage error: exit code 2, as clap's own, with a message saying what is
 //!   wrong and naming the bad argument when there is one.
 //!
@@ -81,6 +86,7 @@ DCLISYNC_MAX_RPS   as --max-rps\n  \
 DCLISYNC_CONCURRENCY  as --concurrency\n  \
 DCLISYNC_TIMEOUT   as --timeout\n  \
 DCLISYNC_FIXUPS    as --fixups\n  \
+DCLISYNC_ARCHIVE   0: as --no-archive\n  \
 RUST_LOG           log filter (env_logger)"
 )]
 pub struct Args {
@@ -157,6 +163,16 @@ pub struct Args {
     #[arg(long = "fixups", value_name = "FILE", env = "DCLISYNC_FIXUPS")]
     pub fixups: Option<PathBuf>,
 
+    /// Derive the stored rows again from the archived reports, with the fix-up rules in force
+    /// (everyone's, or only the named players'); needs no key and asks Bungie nothing
+    #[arg(long = "reparse", value_name = "NAME#CODE", num_args = 0.., value_parser = parse_name,
+          conflicts_with_all = ["import_group", "add", "sync", "daemon"])]
+    pub reparse: Option<Vec<BungieName>>,
+
+    /// Do not keep the archive copy of downloaded match reports (--reparse needs it)
+    #[arg(long = "no-archive")]
+    pub no_archive: bool,
+
     /// Print the fix-up rules in force (built-in and yours) and exit; a bad rules file exits 2
     #[arg(long = "fixups-check", conflicts_with_all = ["import_group", "add", "remove", "sync", "list", "daemon"])]
     pub fixups_check: bool,
@@ -213,6 +229,10 @@ pub struct Config {
     pub fixups_named: bool,
     /// Print the rules in force and exit.
     pub fixups_check: bool,
+    /// Keep each downloaded report's archive copy.
+    pub archive: bool,
+    /// Rows derived again from the archive: everyone's (empty) or the named players'.
+    pub reparse: Option<Vec<BungieName>>,
     /// The fix-up rules in force: the built-in ones until the shell has read the user's file.
     pub rules: Rules,
 }
@@ -246,10 +266,12 @@ pub fn config(
         || !args.remove.is_empty()
         || args.sync.is_some()
         || args.list
+        || args.reparse.is_some()
         || args.fixups_check;
     if !has_action {
         return Err(UsageError(
-            "nothing to do: give at least one of --import-group, --add, --remove, --sync, --list or --fixups-check"
+            "nothing to do: give at least one of --import-group, --add, --remove, --sync, --list, --reparse or \
+             --fixups-check"
                 .to_string(),
         ));
     }
@@ -279,6 +301,8 @@ pub fn config(
         fixups: args.fixups.clone().unwrap_or_else(|| data_dir.join(FIXUPS_FILE)),
         fixups_named: args.fixups.is_some(),
         fixups_check: args.fixups_check,
+        reparse: args.reparse,
+        archive: !args.no_archive && env("DCLISYNC_ARCHIVE").is_none_or(|v| v.trim() != "0"),
         rules: Rules::builtin().clone(),
         data_dir,
     };
@@ -392,6 +416,10 @@ mod tests {
         let c = config(parse(&["--fixups-check", "--fixups", "/etc/rules.toml"]).unwrap(), no_env, dir).unwrap();
         assert_eq!((c.fixups, c.fixups_named, c.fixups_check), (PathBuf::from("/etc/rules.toml"), true, true));
         assert!(c.api_key.is_none(), "--fixups-check needs no key");
+        assert!(c.archive, "archived by default");
+        let off = |k: &str| (k == "DCLISYNC_ARCHIVE").then(|| "0".to_string());
+        assert!(!config(parse(&["-l"]).unwrap(), off, Some(PathBuf::from("/d"))).unwrap().archive);
+        assert!(!config(parse(&["-l", "--no-archive"]).unwrap(), no_env, Some(PathBuf::from("/d"))).unwrap().archive);
         let err = parse(&["--fixups-check", "-s"]).expect_err("check goes alone");
         assert_eq!(err.exit_code(), 2);
     }

@@ -4,6 +4,7 @@
 //! retry and round decisions. The shell gathers the inputs (including the current time) and
 //! carries out what these modules return.
 
+pub mod archive;
 pub mod bungie;
 pub mod cli;
 pub mod daemon;
@@ -18,6 +19,7 @@ pub mod pgcr;
 pub mod plan;
 pub mod player;
 pub mod refresh;
+pub mod reparse;
 pub mod rescan;
 pub mod retry;
 pub mod summary;

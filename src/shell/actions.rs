@@ -45,6 +45,7 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         Syncer::new(c, out, stop, config.concurrency, config.fix_data)
             .with_rescan(rescan_mode(config))
             .with_rules(&config.rules)
+            .with_archive(config.archive)
     });
     // Failures already reported to the user; any makes the run end with exit code 1.
     let mut problems = 0;
@@ -60,6 +61,9 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         _ => RoundSummary::default(),
     };
     round.problems += problems;
+    if let Some(names) = &config.reparse {
+        crate::shell::reparse::run(config, names, store, out, stop)?;
+    }
     if config.list {
         list(store, out, config.json)?;
     }

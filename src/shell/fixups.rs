@@ -19,7 +19,10 @@ pub fn load(config: &Config) -> Result<(Rules, Option<String>), Error> {
             Ok(rules) => Ok((rules, Some(shown))),
             Err(e) => Err(Error::Usage(e.to_string())),
         },
-        Err(e) if e.kind() == IoKind::NotFound && !config.fixups_named => Ok((Rules::builtin().clone(), None)),
+        // No default file, or no data folder yet (the store reports a data folder it cannot use).
+        Err(e) if matches!(e.kind(), IoKind::NotFound | IoKind::NotADirectory) && !config.fixups_named => {
+            Ok((Rules::builtin().clone(), None))
+        }
         Err(e) => Err(Error::Usage(format!(
             "cannot read the fix-up rules file {shown}: {e}; check the path given by --fixups or DCLISYNC_FIXUPS"
         ))),

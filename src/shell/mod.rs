@@ -11,6 +11,7 @@ pub mod lock;
 pub mod memory;
 pub mod output;
 pub mod places;
+pub mod reparse;
 pub mod signal;
 pub mod store;
 pub mod sync;

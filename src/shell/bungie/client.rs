@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::gate::Gate;
-use crate::core::bungie::envelope::{classify, classify_as, ApiError};
+use crate::core::bungie::envelope::{classify, classify_as, classify_raw_as, ApiError};
 use crate::core::bungie::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
@@ -180,9 +180,11 @@ impl Client {
         )
     }
 
-    /// The post-game carnage report of one match, from the stats host.
-    pub fn pgcr(&self, activity: ActivityId) -> Result<Pgcr, ApiError> {
-        self.get(&self.stats_root, &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{activity}/"))
+    /// The post-game carnage report of one match, from the stats host, with its `Response`
+    /// text as sent (for the archive).
+    pub fn pgcr(&self, activity: ActivityId) -> Result<(Pgcr, Option<String>), ApiError> {
+        let path = format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{activity}/");
+        self.send(attohttpc::get(format!("{}{path}", self.stats_root)), &path, classify_raw_as::<Pgcr>)
     }
 
     pub fn clan_members(&self, group_id: i64, page: usize) -> Result<ClanMembersPage, ApiError> {
