@@ -37,6 +37,24 @@ impl fmt::Display for ArchiveError {
     }
 }
 
+/// What `--archive-missing` says before it starts: how many copies it will fetch, and how long
+/// that takes at `max_rps` requests per second (`None`: no limit, no estimate).
+pub fn missing_line(count: usize, max_rps: Option<f64>) -> String {
+    match max_rps.filter(|r| *r > 0.0) {
+        _ if count == 0 => "every stored report has its archive copy; nothing to fetch".to_string(),
+        Some(rps) => {
+            let secs = (count as f64 / rps).ceil() as u64;
+            let took = match secs {
+                0..=59 => format!("{secs} s"),
+                60..=3599 => format!("{} min {} s", secs / 60, secs % 60),
+                _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+            };
+            format!("{count} stored reports have no archive copy; fetching them takes about {took} at {rps} requests/s")
+        }
+        None => format!("{count} stored reports have no archive copy; fetching them with no rate limit"),
+    }
+}
+
 /// Packs a report's `Response` text.
 pub fn pack(response: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(response.len() / 6 + 16);
@@ -88,6 +106,28 @@ mod tests {
         for (name, copy, needle) in cases {
             let err = unpack(copy).expect_err(name);
             assert!(err.0.contains(needle), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_lines_estimate_the_time() {
+        let cases = [
+            (0, Some(25.0), "every stored report has its archive copy; nothing to fetch"),
+            (50, Some(25.0), "50 stored reports have no archive copy; fetching them takes about 2 s at 25 requests/s"),
+            (
+                5_000,
+                Some(25.0),
+                "5000 stored reports have no archive copy; fetching them takes about 3 min 20 s at 25 requests/s",
+            ),
+            (
+                500_000,
+                Some(25.0),
+                "500000 stored reports have no archive copy; fetching them takes about 5 h 33 min at 25 requests/s",
+            ),
+            (7, None, "7 stored reports have no archive copy; fetching them with no rate limit"),
+        ];
+        for (count, rps, line) in cases {
+            assert_eq!(missing_line(count, rps), line);
         }
     }
 

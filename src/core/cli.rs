@@ -31,6 +31,8 @@
 //! - `--reparse [NAME#CODE...]` derives the stored rows again from the archive
 //!   ([`crate::core::reparse`]); it runs after remove and before list, needs no key, and goes
 //!   with neither import, add, sync nor the daemon (which never reparses).
+//! - `--archive-missing` fetches the archive copies stored reports lack; it needs a key, runs
+//!   after sync and before reparse, and goes with neither the daemon nor `--no-archive`.
 //! - Every downloaded report is archived ([`crate::core::archive`]) unless `--no-archive` or
 //!   `DCLISYNC_ARCHIVE=0`.
 //! - Any mistake is a usage error: exit code 2, as clap's own, with a message saying what is
@@ -169,12 +171,17 @@ pub struct Args {
           conflicts_with_all = ["import_group", "add", "sync", "daemon"])]
     pub reparse: Option<Vec<BungieName>>,
 
+    /// Download the archive copy of every stored match report that has none (the rows stay as
+    /// they are: --reparse derives them again)
+    #[arg(long = "archive-missing", conflicts_with_all = ["daemon", "no_archive"])]
+    pub archive_missing: bool,
+
     /// Do not keep the archive copy of downloaded match reports (--reparse needs it)
     #[arg(long = "no-archive")]
     pub no_archive: bool,
 
     /// Print the fix-up rules in force (built-in and yours) and exit; a bad rules file exits 2
-    #[arg(long = "fixups-check", conflicts_with_all = ["import_group", "add", "remove", "sync", "list", "daemon"])]
+    #[arg(long = "fixups-check", conflicts_with_all = ["import_group", "add", "remove", "sync", "list", "daemon", "reparse", "archive_missing"])]
     pub fixups_check: bool,
 }
 
@@ -231,6 +238,8 @@ pub struct Config {
     pub fixups_check: bool,
     /// Keep each downloaded report's archive copy.
     pub archive: bool,
+    /// Fetch the archive copies stored reports lack.
+    pub archive_missing: bool,
     /// Rows derived again from the archive: everyone's (empty) or the named players'.
     pub reparse: Option<Vec<BungieName>>,
     /// The fix-up rules in force: the built-in ones until the shell has read the user's file.
@@ -240,7 +249,7 @@ pub struct Config {
 impl Config {
     /// Whether any action needs to talk to Bungie (and so an API key).
     pub fn needs_key(&self) -> bool {
-        self.import_group.is_some() || !self.add.is_empty() || self.sync.is_some()
+        self.import_group.is_some() || !self.add.is_empty() || self.sync.is_some() || self.archive_missing
     }
 }
 
@@ -267,11 +276,12 @@ pub fn config(
         || args.sync.is_some()
         || args.list
         || args.reparse.is_some()
+        || args.archive_missing
         || args.fixups_check;
     if !has_action {
         return Err(UsageError(
-            "nothing to do: give at least one of --import-group, --add, --remove, --sync, --list, --reparse or \
-             --fixups-check"
+            "nothing to do: give at least one of --import-group, --add, --remove, --sync, --list, --reparse, \
+             --archive-missing or --fixups-check"
                 .to_string(),
         ));
     }
@@ -302,13 +312,14 @@ pub fn config(
         fixups_named: args.fixups.is_some(),
         fixups_check: args.fixups_check,
         reparse: args.reparse,
+        archive_missing: args.archive_missing,
         archive: !args.no_archive && env("DCLISYNC_ARCHIVE").is_none_or(|v| v.trim() != "0"),
         rules: Rules::builtin().clone(),
         data_dir,
     };
     if config.needs_key() && config.api_key.is_none() {
         return Err(UsageError(
-            "--import-group, --add and --sync need a Bungie API key: set DESTINY_API_KEY or pass --api-key \
+            "--import-group, --add, --sync and --archive-missing need a Bungie API key: set DESTINY_API_KEY or pass --api-key \
              (get one at https://www.bungie.net/en/Application)"
                 .to_string(),
         ));

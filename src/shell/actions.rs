@@ -61,6 +61,9 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         _ => RoundSummary::default(),
     };
     round.problems += problems;
+    if let (true, Some(syncer)) = (config.archive_missing, &syncer) {
+        round.problems += archive_missing(syncer, store, config)?;
+    }
     if let Some(names) = &config.reparse {
         crate::shell::reparse::run(config, names, store, out, stop)?;
     }
@@ -68,6 +71,24 @@ pub fn run(config: &Config, store: &mut Store, out: &Output, stop: &Stop) -> Res
         list(store, out, config.json)?;
     }
     Ok(round)
+}
+
+/// Fetches the archive copies stored reports lack, saying first how many and how long it takes.
+/// Returns how many are still missing.
+fn archive_missing(syncer: &Syncer<'_>, store: &mut Store, config: &Config) -> Result<usize, Error> {
+    let _lock = SyncLock::acquire(store.path())?;
+    let missing = store.unarchived(&[])?;
+    syncer.out.result(&crate::core::archive::missing_line(missing.len(), config.max_rps));
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    let (kept, failed) = syncer.archive_missing(store, &missing)?;
+    let mut line = format!("archived {kept} report(s)");
+    if failed > 0 {
+        line.push_str(&format!("; {failed} still missing: run --archive-missing again later"));
+    }
+    syncer.out.result(&line);
+    Ok(failed)
 }
 
 /// The daemon rescans each player once a day by itself; `--rescan` (one-off runs only) now.

@@ -36,6 +36,7 @@ use crate::shell::places::Places;
 use crate::shell::signal::Stop;
 use crate::shell::store::{Store, StoreError, Stored};
 
+mod missing;
 mod walk;
 
 use walk::{WalkStart, Walked, HISTORY_PAGES_AT_ONCE};

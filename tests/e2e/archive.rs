@@ -107,3 +107,41 @@ fn a_report_with_an_archive_copy_is_rebuilt_from_it_not_downloaded() {
     assert_eq!(pgcrs, 0, "no report downloaded again");
     assert_eq!(Db::open(dir.path()).dump().diff(&before), None, "every row back, from the archive");
 }
+
+#[test]
+fn archive_missing_fills_a_database_synced_with_the_archive_off_and_reparse_then_works() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
+    let dir = data_dir();
+    sync_all(dir.path(), &fake, &["--no-archive"]);
+    let db = Db::open(dir.path());
+    let stored = db.count("activity");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM dclisync_archive"), 0, "nothing archived with --no-archive");
+    let before = db.dump();
+    drop(db);
+    let none = Dclisync::new(dir.path()).arg("--reparse").run();
+    none.assert_success();
+    assert!(
+        none.stdout.contains(&format!("0 reports reparsed, 0 changed, {stored} stored without an archive copy")),
+        "{none}"
+    );
+
+    let mark = fake.mark();
+    let fill = Dclisync::new(dir.path()).api(&fake).args(["--archive-missing", "--max-rps", "0"]).run();
+    fill.assert_success();
+    assert!(fill.stdout.contains(&format!("{stored} stored reports have no archive copy")), "{fill}");
+    assert!(fill.stdout.contains(&format!("archived {stored} report(s)")), "{fill}");
+    let pgcrs = fake.requests_since(mark).iter().filter(|r| r.path.contains("PostGameCarnageReport")).count();
+    assert_eq!(pgcrs as i64, stored, "one request per missing copy");
+    let db = Db::open(dir.path());
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM dclisync_archive"), stored, "every copy kept");
+    assert_eq!(db.dump().diff(&before), None, "rows untouched");
+    drop(db);
+    let again = Dclisync::new(dir.path()).api(&fake).args(["--archive-missing", "--max-rps", "0"]).run();
+    assert!(again.stdout.contains("nothing to fetch"), "{again}");
+
+    std::fs::write(dir.path().join("fixups.toml"), PUBLIC_AS_999).expect("write rules");
+    let first = reparse(dir.path());
+    assert!(first.stdout.contains(&format!("{stored} reports reparsed")), "{first}");
+    let db = Db::open(dir.path());
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM activity WHERE mode = 999"), public_count(&db), "the rule applied");
+}
