@@ -134,16 +134,19 @@ pub struct MemberRow {
 }
 
 impl MemberRow {
-    /// A member row from a user card; `None` when the card has no membership id.
+    /// A member row from a user card; `None` when the card has no membership id. Names are
+    /// stored as Bungie sent them: an empty name (common for players who left a match early)
+    /// is stored as an empty string, not as NULL, as the earlier dclisync stored it. A whole
+    /// Bungie name (name and valid code) is stored as a pair; a code outside 0–9999 is not.
     pub fn from_card(card: &UserCard) -> Option<MemberRow> {
         let (name, code) = match card.bungie_name() {
             Some((name, code)) => (Some(name.to_string()), Some(format_code(code))),
-            None => (None, None),
+            None => (card.bungie_global_display_name.clone(), None),
         };
         Some(MemberRow {
             member_id: MemberId(card.membership_id?),
             platform_id: card.membership_type.unwrap_or(0),
-            display_name: card.display_name.clone().filter(|n| !n.is_empty()),
+            display_name: card.display_name.clone(),
             bungie_display_name: name,
             bungie_display_name_code: code,
         })
@@ -156,17 +159,30 @@ impl MemberRow {
 
     /// How the member is named in messages: the Bungie name, or the platform name, or the id.
     pub fn label(&self) -> String {
-        match (&self.bungie_display_name, &self.bungie_display_name_code) {
+        match (named(&self.bungie_display_name), &self.bungie_display_name_code) {
             (Some(name), Some(code)) => format!("{name}#{code}"),
-            _ => self.display_name.clone().unwrap_or_else(|| format!("member {}", self.member_id)),
+            _ => named(&self.display_name).map_or_else(|| format!("member {}", self.member_id), str::to_string),
         }
     }
 
-    /// Whether this row lacks what DCLI_FIX_DATA repairs: a Bungie name and code, or a platform.
+    /// Whether this row lacks what DCLI_FIX_DATA repairs: a Bungie name and code, or a
+    /// platform. An empty name counts as no name.
     pub fn is_incomplete(&self) -> bool {
-        self.bungie_display_name.is_none() || self.bungie_display_name_code.is_none() || self.platform_id == 0
+        !self.has_bungie_name() || self.platform_id == 0
+    }
+
+    /// Whether the row holds a Bungie name: a name that is not blank, and a code.
+    pub fn has_bungie_name(&self) -> bool {
+        named(&self.bungie_display_name).is_some() && self.bungie_display_name_code.is_some()
     }
 }
+
+/// A stored name, unless it is missing or blank.
+pub fn named(name: &Option<String>) -> Option<&str> {
+    name.as_deref().filter(|n| !n.trim().is_empty())
+}
+
+impl MemberRow {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CharacterRow {
@@ -435,6 +451,27 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_name_is_stored_as_sent_but_counts_as_no_name() {
+        let row = |name: Option<&str>, code: Option<&str>, platform| MemberRow {
+            member_id: MemberId(1),
+            platform_id: platform,
+            display_name: Some(String::new()),
+            bungie_display_name: name.map(str::to_string),
+            bungie_display_name_code: code.map(str::to_string),
+        };
+        let cases = [
+            ("a whole Bungie name", row(Some("Quill"), Some("0088"), 3), false, "Quill#0088"),
+            ("an empty name with a code", row(Some(""), Some("0042"), 3), true, "member 1"),
+            ("a blank name", row(Some("  "), Some("0042"), 3), true, "member 1"),
+            ("no name", row(None, None, 3), true, "member 1"),
+            ("platform 0", row(Some("Quill"), Some("0088"), 0), true, "Quill#0088"),
+        ];
+        for (name, member, incomplete, label) in cases {
+            assert_eq!((member.is_incomplete(), member.label().as_str()), (incomplete, label), "{name}");
+        }
+    }
+
+    #[test]
     fn value_rules() {
         let (id, rumble) = fixture("rumble_no_teams");
         let rows = normalize(id, &rumble, Rules::builtin()).unwrap();
@@ -450,7 +487,11 @@ mod tests {
             .iter()
             .find(|p| p.member.member_id == MemberId(4_611_686_018_400_001_040))
             .expect("nameless member");
-        assert_eq!((lumen.member.platform_id, lumen.member.bungie_display_name.as_deref()), (0, None));
+        assert_eq!(
+            (lumen.member.platform_id, lumen.member.bungie_display_name.as_deref()),
+            (0, Some("")),
+            "an empty name is stored as sent"
+        );
         assert!(lumen.member.is_incomplete());
         let gravel = rows
             .players

@@ -286,11 +286,13 @@ pub fn repair_member(rows: &mut PgcrRows, member_id: MemberId, memberships: &[Us
         if found.platform_id != 0 {
             m.platform_id = found.platform_id;
         }
-        if found.bungie_display_name.is_some() && found.bungie_display_name_code.is_some() {
+        if found.has_bungie_name() {
             m.bungie_display_name = found.bungie_display_name.clone();
             m.bungie_display_name_code = found.bungie_display_name_code.clone();
         }
-        if m.display_name.is_none() {
+        if crate::core::pgcr::named(&m.display_name).is_none()
+            && crate::core::pgcr::named(&found.display_name).is_some()
+        {
             m.display_name = found.display_name.clone();
         }
     }

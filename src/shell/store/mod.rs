@@ -752,19 +752,22 @@ const MEMBER_INSERT: &str =
 /// A member row from a search or a profile (so current) replaces the stored values it has.
 const MEMBER_FROM_AUTHORITY: &str = "ON CONFLICT (member_id) DO UPDATE SET
    platform_id = CASE WHEN excluded.platform_id != 0 THEN excluded.platform_id ELSE platform_id END,
-   display_name = COALESCE(excluded.display_name, display_name),
+   display_name = COALESCE(NULLIF(excluded.display_name, ''), display_name, excluded.display_name),
    bungie_display_name = CASE WHEN excluded.bungie_display_name_code IS NOT NULL
                               THEN excluded.bungie_display_name ELSE bungie_display_name END,
    bungie_display_name_code = COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)";
-/// A member row from a match report only fills in what is missing, so old matches never rename
-/// a player and nameless entries never blank a stored name.
+/// A member row from a match report only fills in what is missing (an empty name counts as
+/// missing), so old matches never rename a player and nameless entries never blank a stored name.
 const MEMBER_FROM_REPORT: &str = "ON CONFLICT (member_id) DO UPDATE SET
    platform_id = CASE WHEN platform_id = 0 THEN excluded.platform_id ELSE platform_id END,
-   display_name = COALESCE(display_name, excluded.display_name),
-   bungie_display_name = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
-                              THEN COALESCE(excluded.bungie_display_name, bungie_display_name)
+   display_name = CASE WHEN COALESCE(display_name, '') = ''
+                       THEN COALESCE(NULLIF(excluded.display_name, ''), display_name, excluded.display_name)
+                       ELSE display_name END,
+   bungie_display_name = CASE WHEN bungie_display_name_code IS NULL OR COALESCE(bungie_display_name, '') = ''
+                              THEN COALESCE(NULLIF(excluded.bungie_display_name, ''), bungie_display_name,
+                                            excluded.bungie_display_name)
                               ELSE bungie_display_name END,
-   bungie_display_name_code = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
+   bungie_display_name_code = CASE WHEN bungie_display_name_code IS NULL OR COALESCE(bungie_display_name, '') = ''
                               THEN COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)
                               ELSE bungie_display_name_code END";
 
