@@ -12,3 +12,7 @@ CREATE TABLE IF NOT EXISTS "dclisync_archive" (
     "body" BLOB NOT NULL,
     "digest" TEXT
 );
+
+-- --reparse deletes a report's activity row, and the dcli schema cascades to team_result, which
+-- has no index on its activity: without this one each delete would read the whole table.
+CREATE INDEX IF NOT EXISTS "dclisync_team_result_activity_index" ON "team_result" ("activity");
