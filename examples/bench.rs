@@ -45,8 +45,8 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Figures to measure, comma-separated: ingest, limited (2a), unlimited (2b), faults (2c),
-    /// idle (3), rss (4); `net` is 2a, 2b, 2c and 3
-    #[arg(long, value_delimiter = ',', default_value = "ingest,limited,unlimited,faults,idle,rss")]
+    /// idle (3), rss (4), reparse (5: the archive and --reparse); `net` is 2a, 2b, 2c and 3
+    #[arg(long, value_delimiter = ',', default_value = "ingest,limited,unlimited,faults,idle,rss,reparse")]
     only: Vec<String>,
     /// Reports the ingest figure normalizes and stores
     #[arg(long, default_value_t = 5000)]
@@ -329,7 +329,8 @@ fn ingest(file: &Path, dir: &Path) -> Result<(usize, Duration, Phases), String> 
         let t = lap(&mut phases.parse, t);
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).ok_or("a report without its id")?;
         let id = dclisync::core::ids::ActivityId(id);
-        let rows = dclisync::core::pgcr::normalize(id, &report).map_err(|e| format!("report {id}: {e}"))?;
+        let rows = dclisync::core::pgcr::normalize(id, &report, dclisync::core::fixups::Rules::builtin())
+            .map_err(|e| format!("report {id}: {e}"))?;
         let t = lap(&mut phases.normalize, t);
         store.store_pgcr(&rows).map_err(|e| e.to_string())?;
         lap(&mut phases.store, t);
@@ -647,7 +648,7 @@ fn run(args: &Args) -> Result<(), String> {
     for name in &args.only {
         match name.trim() {
             "net" => only.extend(["limited", "unlimited", "faults", "idle"].map(String::from)),
-            n @ ("ingest" | "limited" | "unlimited" | "faults" | "idle" | "rss") => {
+            n @ ("ingest" | "limited" | "unlimited" | "faults" | "idle" | "rss" | "reparse") => {
                 only.insert(n.to_owned());
             }
             other => return Err(format!("unknown figure {other:?} in --only; see --help")),
@@ -676,7 +677,7 @@ fn run(args: &Args) -> Result<(), String> {
     println!("load average before: {}", load_average());
     let started = Instant::now();
 
-    let needs_big = wants("rss") || wants("ingest");
+    let needs_big = wants("rss") || wants("ingest") || wants("reparse");
     let big = needs_big.then(|| Scenario::new(MATCHES_5000));
 
     if wants("ingest") {
@@ -815,6 +816,100 @@ fn run(args: &Args) -> Result<(), String> {
         }
         run_notes(&results);
     }
+    if wants("reparse") {
+        let scenario = big.as_ref().ok_or("no world")?;
+        reparse_figures(&bin, scenario, runs, &unlimited, &lifted)?;
+    }
     println!("load average after: {}; the benchmarks took {:.0} s", load_average(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figure 5: the archive and --reparse
+
+/// A user rule that changes every public match: each reparse of a synced world rewrites them.
+const REPARSE_RULE: &str = "[[rule]]\nprivate = false\nadd = [999]\n";
+
+/// One measured `--reparse`: the measurement and the reports it read.
+fn reparse_once(bin: &Path, data: &Path, work: &Path) -> Result<(Measured, f64), String> {
+    let args: Vec<OsString> = vec!["-D".into(), data.into(), "--reparse".into()];
+    let m = measure(bin, &args, &[], work)?;
+    if !m.ok() {
+        return Err(format!("dclisync --reparse failed: {}", m.why()));
+    }
+    let reparsed = m.stdout.split(" reports reparsed").next().and_then(|n| n.trim().rsplit(' ').next()?.parse().ok());
+    Ok((m, reparsed.ok_or("--reparse printed no count")?))
+}
+
+/// Bytes of the archive copies, the database's bytes, and its bytes without the archive.
+fn archive_sizes(data: &Path, work: &Path) -> Result<(f64, f64, f64, f64), String> {
+    let path = dclisync_testkit::db_path(data);
+    let err = |e: rusqlite::Error| format!("{}: {e}", path.display());
+    let db = rusqlite::Connection::open(&path).map_err(err)?;
+    let (count, bytes): (i64, i64) = db
+        .query_row("SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM dclisync_archive", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(err)?;
+    let copy = work.join("without-archive.sqlite3");
+    let whole = work.join("whole.sqlite3");
+    db.execute("VACUUM INTO ?1", [whole.to_string_lossy()]).map_err(err)?;
+    db.execute("VACUUM INTO ?1", [copy.to_string_lossy()]).map_err(err)?;
+    let stripped = rusqlite::Connection::open(&copy).map_err(err)?;
+    stripped.execute_batch("DELETE FROM dclisync_archive; VACUUM;").map_err(err)?;
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).map_err(|e| e.to_string());
+    Ok((count as f64, bytes as f64, size(&whole)?, size(&copy)?))
+}
+
+fn reparse_figures(
+    bin: &Path,
+    scenario: &Scenario,
+    runs: usize,
+    options: &FakeOptions,
+    lifted: &[&str],
+) -> Result<(), String> {
+    let (mut rates, mut rss, mut idle_rates, mut per_report, mut shares) = (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..runs {
+        let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let data = scenario.added(bin, work.path())?;
+        let fake = FakeBungie::start_with(scenario.world.clone(), KEY, 0, options.clone());
+        sync_once(bin, scenario, &fake, &data, lifted, work.path())?;
+        let (count, bytes, whole, without) = archive_sizes(&data, work.path())?;
+        per_report.push(bytes / count.max(1.0));
+        shares.push(100.0 * (whole - without) / without.max(1.0));
+        std::fs::write(data.join("fixups.toml"), REPARSE_RULE).map_err(|e| e.to_string())?;
+        let (m, n) = reparse_once(bin, &data, work.path())?;
+        rates.push(n / m.wall.as_secs_f64().max(1e-9));
+        rss.push(kb_to_mb(m.max_rss_kb));
+        let (m, n) = reparse_once(bin, &data, work.path())?;
+        idle_rates.push(n / m.wall.as_secs_f64().max(1e-9));
+    }
+    section(&format!(
+        "5  archive and --reparse of {} reports (every public match changed by a rule)",
+        scenario.expected.len()
+    ));
+    Row::new("archive bytes per report", per_report, "B", 0).print();
+    Row::new("archive share of the database without it", shares, "%", 1).at_most(25.0, "< 25 %").print();
+    Row::new("--reparse reports per second", rates, "/s", 0).at_least(3000.0, "≥ 3000 /s").print();
+    Row::new("--reparse peak RSS", rss, "MB", 1).at_most(25.0, "≤ 25 MB").print();
+    Row::new("second --reparse (nothing changes) reports per second", idle_rates, "/s", 0).print();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pgcr");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let response = serde_json::to_string(&doc["Response"]).map_err(|e| e.to_string())?;
+        let packed = dclisync::core::archive::pack(&response).len();
+        println!(
+            "    {}: {} bytes of Response, archived in {packed} ({:.1} %)",
+            file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            response.len(),
+            100.0 * packed as f64 / response.len().max(1) as f64
+        );
+    }
     Ok(())
 }

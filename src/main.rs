@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser};
 
 use dclisync::core::cli::{self, Args};
 use dclisync::core::daemon::{self, Effect, Event, Line, Machine, Mode, Outcome};
-use dclisync::core::error::EXIT_FAILURE;
+use dclisync::core::error::{EXIT_FAILURE, EXIT_OK};
 use dclisync::shell::clock::unix_now;
 use dclisync::shell::metrics::{MetricsFile, Tally};
 use dclisync::shell::output::{log_line, Output};
@@ -37,6 +37,7 @@ fn main() {
     // Log lines (-v) would tear through the bars, so verbose runs go without them.
     let out = if config.daemon { Output::daemon() } else { Output::new(!config.verbose) };
     init_logger(config.verbose, out.stamps_stderr());
+    let config = with_rules(config, &out);
 
     let mode = if config.daemon { Mode::Daemon { interval: config.interval } } else { Mode::Once };
     let shell = Shell {
@@ -95,6 +96,24 @@ fn print_generated(args: &Args) -> ! {
         _ => 0,
     };
     std::process::exit(code)
+}
+
+/// Reads the user's fix-up rules into `config`, before the database is opened: a bad file ends
+/// the run with exit 2 and nothing written. `--fixups-check` prints the rules and exits here.
+fn with_rules(config: cli::Config, out: &Output) -> cli::Config {
+    match dclisync::shell::fixups::load(&config) {
+        Ok((rules, _)) if !config.fixups_check => cli::Config { rules, ..config },
+        Ok((rules, file)) => {
+            for line in rules.check_lines(file.as_deref()) {
+                out.result(&line);
+            }
+            signal::exit(EXIT_OK)
+        }
+        Err(e) => {
+            out.say(&format!("error: {e}"));
+            signal::exit(e.exit_code())
+        }
+    }
 }
 
 fn init_logger(verbose: bool, stamped: bool) {

@@ -31,6 +31,17 @@
 //! - `--completions SHELL` and `--man` print a completion script or the man page, made from
 //!   these very definitions, and exit 0: they need no key and no action, and any other flag
 //!   given with them is ignored.
+//! - Fix-up rules ([`crate::core::fixups`]): the user's rules file is `fixups.toml` in the data
+//!   folder when it exists, or the file `--fixups` / `DCLISYNC_FIXUPS` names, which must exist.
+//!   `--fixups-check` prints the rules in force and exits; it is an action of its own, needs no
+//!   key and goes with no other action.
+//! - `--reparse [NAME#CODE...]` derives the stored rows again from the archive
+//!   ([`crate::core::reparse`]); it runs after remove and before list, needs no key, and goes
+//!   with neither import, add, sync nor the daemon (which never reparses).
+//! - `--archive-missing` fetches the archive copies stored reports lack; it needs a key, runs
+//!   after sync and before reparse, and goes with neither the daemon nor `--no-archive`.
+//! - Every downloaded report is archived ([`crate::core::archive`]) unless `--no-archive` or
+//!   `DCLISYNC_ARCHIVE=0`.
 //! - Any mistake is a usage error: exit code 2, as clap's own, with a message saying what is
 //!   wrong and naming the bad argument when there is one.
 //!
@@ -49,7 +60,8 @@ use clap::builder::TypedValueParser;
 use clap::Parser;
 
 use crate::core::access::{self, ApiKey, INSECURE_HTTP_VAR};
-use crate::core::name::PlayerRef;
+use crate::core::fixups::Rules;
+use crate::core::name::{BungieName, PlayerRef};
 
 /// The shortest pause between daemon rounds.
 pub const MIN_INTERVAL_SECS: u64 = 30;
@@ -63,6 +75,8 @@ pub const MAX_CONCURRENCY: usize = 64;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// Bungie's limit: about 25 requests per second per client, averaged over 10 seconds.
 pub const DEFAULT_MAX_RPS: f64 = 25.0;
+/// The user's fix-up rules, in the data folder, unless `--fixups` names another file.
+pub const FIXUPS_FILE: &str = "fixups.toml";
 
 /// Downloads the Destiny 2 Crucible activity history of a list of players from Bungie.net into
 /// a local sqlite3 database (dcli.sqlite3) and keeps it in sync.
@@ -84,6 +98,8 @@ DCLISYNC_MAX_RPS   as --max-rps\n  \
 DCLISYNC_CONCURRENCY  as --concurrency\n  \
 DCLISYNC_TIMEOUT   as --timeout\n  \
 DCLISYNC_METRICS_FILE  as --metrics-file\n  \
+DCLISYNC_FIXUPS    as --fixups\n  \
+DCLISYNC_ARCHIVE   0: as --no-archive\n  \
 RUST_LOG           log filter (env_logger)"
 )]
 pub struct Args {
@@ -170,6 +186,34 @@ pub struct Args {
     /// Print the man page (roff) and exit
     #[arg(long = "man")]
     pub man: bool,
+
+    /// Your fix-up rules file, applied after the built-in rules [default: fixups.toml in the
+    /// data folder, if it exists]
+    #[arg(long = "fixups", value_name = "FILE", env = "DCLISYNC_FIXUPS")]
+    pub fixups: Option<PathBuf>,
+
+    /// Derive the stored rows again from the archived reports, with the fix-up rules in force
+    /// (everyone's, or only the named players'); needs no key and asks Bungie nothing
+    #[arg(long = "reparse", value_name = "NAME#CODE", num_args = 0.., value_parser = parse_name,
+          conflicts_with_all = ["import_group", "add", "sync", "daemon"])]
+    pub reparse: Option<Vec<BungieName>>,
+
+    /// Download the archive copy of every stored match report that has none (the rows stay as
+    /// they are: --reparse derives them again)
+    #[arg(long = "archive-missing", conflicts_with_all = ["daemon", "no_archive"])]
+    pub archive_missing: bool,
+
+    /// Do not keep the archive copy of downloaded match reports (--reparse needs it)
+    #[arg(long = "no-archive")]
+    pub no_archive: bool,
+
+    /// Print the fix-up rules in force (built-in and yours) and exit; a bad rules file exits 2
+    #[arg(long = "fixups-check", conflicts_with_all = ["import_group", "add", "remove", "sync", "list", "daemon", "reparse", "archive_missing"])]
+    pub fixups_check: bool,
+}
+
+fn parse_name(s: &str) -> Result<BungieName, String> {
+    s.parse::<BungieName>().map_err(|e| e.to_string())
 }
 
 fn parse_player(s: &str) -> Result<PlayerRef, String> {
@@ -226,12 +270,26 @@ pub struct Config {
     pub timeout: Duration,
     /// Where to write Prometheus metrics after every round (empty: nowhere).
     pub metrics_file: Option<PathBuf>,
+    /// The user's fix-up rules file, and whether it was named (a named file must exist; the
+    /// default one in the data folder may be missing).
+    pub fixups: PathBuf,
+    pub fixups_named: bool,
+    /// Print the rules in force and exit.
+    pub fixups_check: bool,
+    /// Keep each downloaded report's archive copy.
+    pub archive: bool,
+    /// Fetch the archive copies stored reports lack.
+    pub archive_missing: bool,
+    /// Rows derived again from the archive: everyone's (empty) or the named players'.
+    pub reparse: Option<Vec<BungieName>>,
+    /// The fix-up rules in force: the built-in ones until the shell has read the user's file.
+    pub rules: Rules,
 }
 
 impl Config {
     /// Whether any action needs to talk to Bungie (and so an API key).
     pub fn needs_key(&self) -> bool {
-        self.import_group.is_some() || !self.add.is_empty() || self.sync.is_some()
+        self.import_group.is_some() || !self.add.is_empty() || self.sync.is_some() || self.archive_missing
     }
 }
 
@@ -256,10 +314,15 @@ pub fn config(
         || !args.add.is_empty()
         || !args.remove.is_empty()
         || args.sync.is_some()
-        || args.list;
+        || args.list
+        || args.reparse.is_some()
+        || args.archive_missing
+        || args.fixups_check;
     if !has_action {
         return Err(UsageError(
-            "nothing to do: give at least one of --import-group, --add, --remove, --sync or --list".to_string(),
+            "nothing to do: give at least one of --import-group, --add, --remove, --sync, --list, --reparse, \
+             --archive-missing or --fixups-check"
+                .to_string(),
         ));
     }
     let data_dir = match args.data_dir {
@@ -268,6 +331,7 @@ pub fn config(
             UsageError("this system has no local data folder for the database: pass --data-dir".to_string())
         })?,
     };
+    let fixups = args.fixups.clone().unwrap_or_else(|| data_dir.join(FIXUPS_FILE));
     let config = Config {
         verbose: args.verbose,
         data_dir,
@@ -287,6 +351,13 @@ pub fn config(
         max_rps: Some(args.max_rps).filter(|r| *r > 0.0),
         timeout: Duration::from_secs(args.timeout),
         metrics_file: args.metrics_file.filter(|p| !p.as_os_str().is_empty()),
+        fixups,
+        fixups_named: args.fixups.is_some(),
+        fixups_check: args.fixups_check,
+        reparse: args.reparse,
+        archive_missing: args.archive_missing,
+        archive: !args.no_archive && env("DCLISYNC_ARCHIVE").is_none_or(|v| v.trim() != "0"),
+        rules: Rules::builtin().clone(),
     };
     if !config.needs_key() {
         return Ok(config);
@@ -302,7 +373,7 @@ pub fn config(
     let config = Config { api_key, api_root, ..config };
     if config.api_key.is_none() {
         return Err(UsageError(
-            "--import-group, --add and --sync need a Bungie API key: set DESTINY_API_KEY or pass --api-key \
+            "--import-group, --add, --sync and --archive-missing need a Bungie API key: set DESTINY_API_KEY or pass --api-key \
              (get one at https://www.bungie.net/en/Application)"
                 .to_string(),
         ));
@@ -462,5 +533,22 @@ mod tests {
         assert!(!format!("{args:?}").contains("s3cret"));
         let c = config(args, no_env, Some(PathBuf::from("/d"))).unwrap();
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn fixups_file_and_check() {
+        let dir = Some(PathBuf::from("/data"));
+        let c = config(parse(&["-l"]).unwrap(), no_env, dir.clone()).unwrap();
+        assert_eq!((c.fixups, c.fixups_named, c.fixups_check), (PathBuf::from("/data/fixups.toml"), false, false));
+        assert_eq!(&c.rules, Rules::builtin());
+        let c = config(parse(&["--fixups-check", "--fixups", "/etc/rules.toml"]).unwrap(), no_env, dir).unwrap();
+        assert_eq!((c.fixups, c.fixups_named, c.fixups_check), (PathBuf::from("/etc/rules.toml"), true, true));
+        assert!(c.api_key.is_none(), "--fixups-check needs no key");
+        assert!(c.archive, "archived by default");
+        let off = |k: &str| (k == "DCLISYNC_ARCHIVE").then(|| "0".to_string());
+        assert!(!config(parse(&["-l"]).unwrap(), off, Some(PathBuf::from("/d"))).unwrap().archive);
+        assert!(!config(parse(&["-l", "--no-archive"]).unwrap(), no_env, Some(PathBuf::from("/d"))).unwrap().archive);
+        let err = parse(&["--fixups-check", "-s"]).expect_err("check goes alone");
+        assert_eq!(err.exit_code(), 2);
     }
 }

@@ -5,6 +5,7 @@
 //! carries out what these modules return.
 
 pub mod access;
+pub mod archive;
 pub mod bungie;
 pub mod cli;
 pub mod daemon;
@@ -20,6 +21,7 @@ pub mod pgcr;
 pub mod plan;
 pub mod player;
 pub mod refresh;
+pub mod reparse;
 pub mod rescan;
 pub mod retry;
 pub mod summary;

@@ -85,7 +85,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::core::bungie::model::{stat, ActivityDetails, Entry, EntryPlayer, Extended, Pgcr, UserCard};
-use crate::core::fixups::{self, Modes};
+use crate::core::fixups::{Activity, Modes, Rules};
 use crate::core::ids::{ActivityId, CharacterId, MemberId, Membership};
 use crate::core::name::format_code;
 use crate::core::time::{format_utc, normalize_period};
@@ -136,16 +136,19 @@ pub struct MemberRow {
 }
 
 impl MemberRow {
-    /// A member row from a user card; `None` when the card has no membership id.
+    /// A member row from a user card; `None` when the card has no membership id. Names are
+    /// stored as Bungie sent them: an empty name (common for players who left a match early)
+    /// is stored as an empty string, not as NULL, as the earlier dclisync stored it. A whole
+    /// Bungie name (name and valid code) is stored as a pair; a code outside 0–9999 is not.
     pub fn from_card(card: &UserCard) -> Option<MemberRow> {
         let (name, code) = match card.bungie_name() {
             Some((name, code)) => (Some(name.to_string()), Some(format_code(code))),
-            None => (None, None),
+            None => (card.bungie_global_display_name.clone(), None),
         };
         Some(MemberRow {
             member_id: MemberId(card.membership_id?),
             platform_id: card.membership_type.unwrap_or(0),
-            display_name: card.display_name.clone().filter(|n| !n.is_empty()),
+            display_name: card.display_name.clone(),
             bungie_display_name: name,
             bungie_display_name_code: code,
         })
@@ -158,17 +161,30 @@ impl MemberRow {
 
     /// How the member is named in messages: the Bungie name, or the platform name, or the id.
     pub fn label(&self) -> String {
-        match (&self.bungie_display_name, &self.bungie_display_name_code) {
+        match (named(&self.bungie_display_name), &self.bungie_display_name_code) {
             (Some(name), Some(code)) => format!("{name}#{code}"),
-            _ => self.display_name.clone().unwrap_or_else(|| format!("member {}", self.member_id)),
+            _ => named(&self.display_name).map_or_else(|| format!("member {}", self.member_id), str::to_string),
         }
     }
 
-    /// Whether this row lacks what DCLI_FIX_DATA repairs: a Bungie name and code, or a platform.
+    /// Whether this row lacks what DCLI_FIX_DATA repairs: a Bungie name and code, or a
+    /// platform. An empty name counts as no name.
     pub fn is_incomplete(&self) -> bool {
-        self.bungie_display_name.is_none() || self.bungie_display_name_code.is_none() || self.platform_id == 0
+        !self.has_bungie_name() || self.platform_id == 0
+    }
+
+    /// Whether the row holds a Bungie name: a name that is not blank, and a code.
+    pub fn has_bungie_name(&self) -> bool {
+        named(&self.bungie_display_name).is_some() && self.bungie_display_name_code.is_some()
     }
 }
+
+/// A stored name, unless it is missing or blank.
+pub fn named(name: &Option<String>) -> Option<&str> {
+    name.as_deref().filter(|n| !n.trim().is_empty())
+}
+
+impl MemberRow {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CharacterRow {
@@ -272,9 +288,10 @@ fn int_stat(values: &std::collections::BTreeMap<String, crate::core::bungie::mod
     stat(values, key).map(|v| v.trunc() as i64)
 }
 
-/// Turns a report into rows. `asked` is the instance id that was requested: a report for
-/// another match is refused, and a report that does not say its id is taken as the one asked for.
-pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeError> {
+/// Turns a report into rows, its modes fixed by `rules`. `asked` is the instance id that was
+/// requested: a report for another match is refused, and a report that does not say its id is
+/// taken as the one asked for.
+pub fn normalize(asked: ActivityId, pgcr: &Pgcr, rules: &Rules) -> Result<PgcrRows, NormalizeError> {
     if pgcr.activity_details.is_none() && pgcr.entries.is_empty() {
         return Err(NormalizeError::Empty { asked });
     }
@@ -284,7 +301,10 @@ pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeEr
         return Err(NormalizeError::WrongInstance { asked, got });
     }
     let hash = details.director_activity_hash.unwrap_or(0);
-    let fixed = fixups::apply(hash, Modes::new(details.mode.unwrap_or(0), &details.modes));
+    let reference_id = details.reference_id.unwrap_or(0);
+    let facts =
+        Activity { director_activity_hash: hash, reference_id, is_private: details.is_private.unwrap_or(false) };
+    let fixed = rules.apply(&facts, Modes::new(details.mode.unwrap_or(0), &details.modes));
     let period = match pgcr.period.as_deref() {
         Some(p) => normalize_period(p),
         None => format_utc(0),
@@ -295,7 +315,7 @@ pub fn normalize(asked: ActivityId, pgcr: &Pgcr) -> Result<PgcrRows, NormalizeEr
         mode: fixed.mode,
         platform: details.membership_type.unwrap_or(0),
         director_activity_hash: hash,
-        reference_id: details.reference_id.unwrap_or(0),
+        reference_id,
     };
 
     let mut teams: Vec<TeamRow> = Vec::new();
@@ -428,7 +448,7 @@ mod tests {
     fn fixture_row_sets() {
         for name in FIXTURES {
             let (id, report) = fixture(name);
-            let rows = normalize(id, &report).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let rows = normalize(id, &report, Rules::builtin()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(rows.players.len() + rows.skipped_entries, report.entries.len(), "{name}");
             insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_yaml_snapshot!(format!("pgcr_{name}"), rows);
@@ -437,22 +457,47 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_name_is_stored_as_sent_but_counts_as_no_name() {
+        let row = |name: Option<&str>, code: Option<&str>, platform| MemberRow {
+            member_id: MemberId(1),
+            platform_id: platform,
+            display_name: Some(String::new()),
+            bungie_display_name: name.map(str::to_string),
+            bungie_display_name_code: code.map(str::to_string),
+        };
+        let cases = [
+            ("a whole Bungie name", row(Some("Quill"), Some("0088"), 3), false, "Quill#0088"),
+            ("an empty name with a code", row(Some(""), Some("0042"), 3), true, "member 1"),
+            ("a blank name", row(Some("  "), Some("0042"), 3), true, "member 1"),
+            ("no name", row(None, None, 3), true, "member 1"),
+            ("platform 0", row(Some("Quill"), Some("0088"), 0), true, "Quill#0088"),
+        ];
+        for (name, member, incomplete, label) in cases {
+            assert_eq!((member.is_incomplete(), member.label().as_str()), (incomplete, label), "{name}");
+        }
+    }
+
+    #[test]
     fn value_rules() {
         let (id, rumble) = fixture("rumble_no_teams");
-        let rows = normalize(id, &rumble).unwrap();
+        let rows = normalize(id, &rumble, Rules::builtin()).unwrap();
         assert!(rows.teams.is_empty(), "rumble has no teams");
         assert!(rows.players.iter().all(|p| p.stats.team == 0), "no team value means team 0");
         assert!(rows.players.iter().any(|p| p.stats.standing == STANDING_UNKNOWN), "no standing means 2325");
         assert!(rows.activity.period.ends_with("+00:00"), "period in the readers' form");
 
         let (id, nameless) = fixture("nameless_entry");
-        let rows = normalize(id, &nameless).unwrap();
+        let rows = normalize(id, &nameless, Rules::builtin()).unwrap();
         let lumen = rows
             .players
             .iter()
             .find(|p| p.member.member_id == MemberId(4_611_686_018_400_001_040))
             .expect("nameless member");
-        assert_eq!((lumen.member.platform_id, lumen.member.bungie_display_name.as_deref()), (0, None));
+        assert_eq!(
+            (lumen.member.platform_id, lumen.member.bungie_display_name.as_deref()),
+            (0, Some("")),
+            "an empty name is stored as sent"
+        );
         assert!(lumen.member.is_incomplete());
         let gravel = rows
             .players
@@ -462,7 +507,7 @@ mod tests {
         assert_eq!(gravel.character.class, CLASS_UNKNOWN);
 
         let (id, no_extended) = fixture("no_extended");
-        let rows = normalize(id, &no_extended).unwrap();
+        let rows = normalize(id, &no_extended, Rules::builtin()).unwrap();
         let latch = rows
             .players
             .iter()
@@ -487,8 +532,11 @@ mod tests {
     fn refuses_a_report_for_another_match() {
         let (id, report) = fixture("control_6v6");
         let other = ActivityId(id.0 + 1);
-        assert_eq!(normalize(other, &report), Err(NormalizeError::WrongInstance { asked: other, got: id }));
-        assert_eq!(normalize(id, &Pgcr::default()), Err(NormalizeError::Empty { asked: id }));
+        assert_eq!(
+            normalize(other, &report, Rules::builtin()),
+            Err(NormalizeError::WrongInstance { asked: other, got: id })
+        );
+        assert_eq!(normalize(id, &Pgcr::default(), Rules::builtin()), Err(NormalizeError::Empty { asked: id }));
     }
 
     fn stat(value: f64) -> Value {
@@ -578,7 +626,7 @@ mod tests {
         #[test]
         fn normalizing_arbitrary_json_never_panics(doc in any_json(), asked in any::<i64>()) {
             if let Ok(report) = serde_json::from_value::<Pgcr>(doc) {
-                let _ = normalize(ActivityId(asked), &report);
+                let _ = normalize(ActivityId(asked), &report, Rules::builtin());
             }
         }
 
@@ -595,7 +643,7 @@ mod tests {
                 mutate(&mut doc, path, with);
             }
             let report: Pgcr = serde_json::from_value(doc).expect("the lenient model reads any JSON object");
-            let result = normalize(ActivityId(id), &report);
+            let result = normalize(ActivityId(id), &report, Rules::builtin());
             let id_intact = report.activity_details.as_ref().and_then(|d| d.instance_id).is_none_or(|got| got == id);
             let has_something = report.activity_details.is_some() || !report.entries.is_empty();
             prop_assert_eq!(result.is_ok(), id_intact && has_something);
@@ -635,7 +683,7 @@ mod tests {
                              "activityDetails": {"instanceId": "77", "mode": 10, "modes": [5, 10]},
                              "entries": entries, "teams": []});
             let report: Pgcr = serde_json::from_value(doc).unwrap();
-            let rows = normalize(ActivityId(77), &report).unwrap();
+            let rows = normalize(ActivityId(77), &report, Rules::builtin()).unwrap();
             prop_assert_eq!(rows.players.len(), characters.len());
             prop_assert_eq!(rows.skipped_entries, 0);
             let got: std::collections::HashSet<u64> = rows.players.iter().map(|p| p.character.character_id.0 as u64).collect();

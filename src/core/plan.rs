@@ -287,11 +287,13 @@ pub fn repair_member(rows: &mut PgcrRows, member_id: MemberId, memberships: &[Us
         if found.platform_id != 0 {
             m.platform_id = found.platform_id;
         }
-        if found.bungie_display_name.is_some() && found.bungie_display_name_code.is_some() {
+        if found.has_bungie_name() {
             m.bungie_display_name = found.bungie_display_name.clone();
             m.bungie_display_name_code = found.bungie_display_name_code.clone();
         }
-        if m.display_name.is_none() {
+        if crate::core::pgcr::named(&m.display_name).is_none()
+            && crate::core::pgcr::named(&found.display_name).is_some()
+        {
             m.display_name = found.display_name.clone();
         }
     }
@@ -421,7 +423,9 @@ mod tests {
         use crate::core::bungie::model::{MembershipsById, Pgcr};
         use crate::testdata::response;
         let report: Pgcr = response("pgcr/nameless_entry.json");
-        let mut rows = crate::core::pgcr::normalize(ActivityId(12_000_000_013), &report).expect("storable");
+        let mut rows =
+            crate::core::pgcr::normalize(ActivityId(12_000_000_013), &report, crate::core::fixups::Rules::builtin())
+                .expect("storable");
         let lumen = MemberId(4_611_686_018_400_001_040);
         let mothwing = MemberId(4_611_686_018_400_001_003);
         assert_eq!(member_lookups(&rows, &HashSet::new()), vec![mothwing, lumen]);
@@ -638,6 +642,7 @@ mod tests {
         let mut rows = crate::core::pgcr::normalize(
             ActivityId(12_000_000_013),
             &crate::testdata::response::<crate::core::bungie::model::Pgcr>("pgcr/nameless_entry.json"),
+            crate::core::fixups::Rules::builtin(),
         )
         .expect("rows");
         let stored = HashSet::new();

@@ -157,7 +157,8 @@ mod tests {
     fn report(start: i64, secs: i64) -> PgcrRows {
         let pgcr: Pgcr = crate::testdata::response("pgcr/control_6v6.json");
         let id = pgcr.activity_details.as_ref().and_then(|d| d.instance_id).expect("id");
-        let mut rows = crate::core::pgcr::normalize(ActivityId(id), &pgcr).expect("storable");
+        let mut rows = crate::core::pgcr::normalize(ActivityId(id), &pgcr, crate::core::fixups::Rules::builtin())
+            .expect("storable");
         rows.activity.period = format_utc(start);
         for p in &mut rows.players {
             p.stats.activity_duration_seconds = secs;

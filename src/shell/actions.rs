@@ -56,9 +56,12 @@ pub fn run(
         .api_key
         .as_ref()
         .map(|key| Client::new(key.clone(), config.api_root.as_deref(), config.timeout, Arc::clone(&gate)));
-    let syncer = client
-        .as_ref()
-        .map(|c| Syncer::new(c, out, stop, config.concurrency, config.fix_data).with_rescan(rescan_mode(config)));
+    let syncer = client.as_ref().map(|c| {
+        Syncer::new(c, out, stop, config.concurrency, config.fix_data)
+            .with_rescan(rescan_mode(config))
+            .with_rules(&config.rules)
+            .with_archive(config.archive)
+    });
     // Failures already reported to the user; any makes the run end with exit code 1.
     let mut problems = 0;
     if let Some(syncer) = &syncer {
@@ -73,11 +76,35 @@ pub fn run(
         _ => RoundSummary::default(),
     };
     round.problems += problems;
+    if let (true, Some(syncer)) = (config.archive_missing, &syncer) {
+        round.problems += archive_missing(syncer, store, config)?;
+    }
+    if let Some(names) = &config.reparse {
+        crate::shell::reparse::run(config, names, store, out, stop)?;
+    }
     tally.set_pace(gate.pace_per_second());
     if config.list {
         list(store, out, config.json)?;
     }
     Ok(round)
+}
+
+/// Fetches the archive copies stored reports lack, saying first how many and how long it takes.
+/// Returns how many are still missing.
+fn archive_missing(syncer: &Syncer<'_>, store: &mut Store, config: &Config) -> Result<usize, Error> {
+    let _lock = SyncLock::acquire(store.path())?;
+    let missing = store.unarchived(&[])?;
+    syncer.out.result(&crate::core::archive::missing_line(missing.len(), config.max_rps));
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    let (kept, failed) = syncer.archive_missing(store, &missing)?;
+    let mut line = format!("archived {kept} report(s)");
+    if failed > 0 {
+        line.push_str(&format!("; {failed} still missing: run --archive-missing again later"));
+    }
+    syncer.out.result(&line);
+    Ok(failed)
 }
 
 /// The daemon rescans each player once a day by itself; `--rescan` (one-off runs only) now.

@@ -16,12 +16,15 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 
+use crate::core::archive::{self, Archived};
 use crate::core::bungie::envelope::ApiError;
 use crate::core::download::{self, Failed, RoundEnd, Tally};
+use crate::core::fixups::Rules;
 use crate::core::ids::{ActivityId, CharacterId, MemberId};
 use crate::core::pgcr::{self, MemberRow, PgcrRows};
 use crate::core::plan::{self, MemberLookups, Step};
 use crate::core::refresh::{self, RefetchFailed, Refetched, ReportFetch};
+use crate::core::reparse::{self, Rederived};
 use crate::core::rescan::{self, LastRescan, RescanMode};
 use crate::core::retry::{self, Jitter};
 use crate::core::summary::{self, Downloads, PlayerFailed, PlayerSummary, RoundSummary};
@@ -33,6 +36,7 @@ use crate::shell::places::Places;
 use crate::shell::signal::Stop;
 use crate::shell::store::{Store, StoreError, Stored};
 
+mod missing;
 mod walk;
 
 use walk::{WalkStart, Walked, HISTORY_PAGES_AT_ONCE};
@@ -46,11 +50,21 @@ pub struct Syncer<'a> {
     pub fix_data: bool,
     /// Which players get their whole history walked.
     pub rescan: RescanMode,
+    /// The fix-up rules in force.
+    pub rules: &'a Rules,
+    /// Whether downloaded reports are archived.
+    pub archive: bool,
     jitter: Mutex<Jitter>,
 }
 
 /// How a worker's download of one report ended.
-type Fetched = Result<PgcrRows, ApiError>;
+type Fetched = Result<Report, ApiError>;
+
+/// A downloaded report: its rows, and its archive copy (none with the archive off).
+struct Report {
+    rows: PgcrRows,
+    archive: Option<Archived>,
+}
 
 /// What a player's walk left to do: the player's characters (live and deleted), the summary so
 /// far, and the plan for the queued reports.
@@ -91,6 +105,8 @@ impl<'a> Syncer<'a> {
             concurrency: concurrency.max(1),
             fix_data,
             rescan: RescanMode::Off,
+            rules: Rules::builtin(),
+            archive: true,
             jitter: Mutex::new(Jitter::new(seed())),
         }
     }
@@ -98,6 +114,18 @@ impl<'a> Syncer<'a> {
     /// The same syncer, walking whole histories as `rescan` says.
     pub fn with_rescan(mut self, rescan: RescanMode) -> Self {
         self.rescan = rescan;
+        self
+    }
+
+    /// The same syncer, archiving downloaded reports or not.
+    pub fn with_archive(mut self, archive: bool) -> Self {
+        self.archive = archive;
+        self
+    }
+
+    /// The same syncer, fixing reports' modes with `rules`.
+    pub fn with_rules(mut self, rules: &'a Rules) -> Self {
+        self.rules = rules;
         self
     }
 
@@ -301,8 +329,8 @@ impl<'a> Syncer<'a> {
         for activity_id in due {
             self.stop.check()?;
             let Some(before) = pending.iter().find(|p| p.activity_id == activity_id) else { continue };
-            let rows = match self.fetch_one(activity_id, &work) {
-                Ok(rows) => rows,
+            let Report { rows, archive } = match self.fetch_one(activity_id, &work) {
+                Ok(report) => report,
                 Err(e) => {
                     match refresh::refetch_failed(&e) {
                         RefetchFailed::EndRound => return Err(Error::Api(e)),
@@ -319,7 +347,7 @@ impl<'a> Syncer<'a> {
             };
             match refresh::compare(before, &rows) {
                 Refetched::Replace => {
-                    store.replace_pgcr(&rows, &ReportFetch::last(&rows, unix_now()))?;
+                    store.replace_pgcr(&rows, &ReportFetch::last(&rows, unix_now()), archive.as_ref())?;
                     refreshed += 1;
                 }
                 Refetched::Same => store.finish_recheck(activity_id)?,
@@ -342,8 +370,38 @@ impl<'a> Syncer<'a> {
         })
     }
 
-    /// Downloads reports on the worker pool and stores each as it arrives.
+    /// Stores the queued reports: those with an archive copy from it, the others downloaded.
     fn download(&self, store: &mut Store, ids: &[ActivityId], label: &str) -> Result<Downloads, Error> {
+        let (rebuilt, to_fetch) = self.rebuild_archived(store, ids)?;
+        let mut downloads = self.download_fresh(store, &to_fetch, label)?;
+        downloads.new += rebuilt;
+        Ok(downloads)
+    }
+
+    /// Stores the rows of the queued reports that have an archive copy (a copy kept while rows
+    /// were deleted, say) from that copy, never downloading them again. Returns how many, and
+    /// the reports left to download (those without a copy, or whose copy cannot be read).
+    fn rebuild_archived(&self, store: &mut Store, ids: &[ActivityId]) -> Result<(usize, Vec<ActivityId>), Error> {
+        let archived = store.archived_among(ids)?;
+        let mut rebuilt = Vec::with_capacity(archived.len());
+        for &id in &archived {
+            self.stop.check()?;
+            let Some(copy) = store.archived(id)? else { continue };
+            // No digest: the rows are not stored, whatever the copy last gave.
+            if let Ok(Rederived::Rewrite { rows, digest }) =
+                reparse::rederive(id, &Archived { digest: None, ..copy }, self.rules)
+            {
+                store.rewrite_reports(&[(rows.as_ref(), digest.as_str())])?;
+                rebuilt.push(id);
+            }
+        }
+        let rebuilt: HashSet<ActivityId> = rebuilt.into_iter().collect();
+        let rest = ids.iter().copied().filter(|id| !rebuilt.contains(id)).collect();
+        Ok((rebuilt.len(), rest))
+    }
+
+    /// Downloads reports on the worker pool and stores each as it arrives.
+    fn download_fresh(&self, store: &mut Store, ids: &[ActivityId], label: &str) -> Result<Downloads, Error> {
         if ids.is_empty() {
             return Ok(Downloads::default());
         }
@@ -395,9 +453,10 @@ impl<'a> Syncer<'a> {
         for (id, fetched) in rx {
             bar.inc(1);
             match fetched {
-                Ok(rows) => {
+                Ok(Report { rows, archive }) => {
                     // Stored as it arrives, so the time of storing is the time of the fetch.
-                    let stored = store.store_fetched_pgcr(&rows, &ReportFetch::first(&rows, unix_now()))?;
+                    let fetch = ReportFetch::first(&rows, unix_now());
+                    let stored = store.store_fetched_pgcr(&rows, &fetch, archive.as_ref())?;
                     tally.stored(stored == Stored::New);
                 }
                 Err(e) => {
@@ -414,14 +473,18 @@ impl<'a> Syncer<'a> {
         Ok(())
     }
 
-    /// One report: download, normalize, and (with DCLI_FIX_DATA) repair nameless members.
+    /// One report: download, normalize, (with DCLI_FIX_DATA) repair nameless members, and pack
+    /// the archive copy (here, on the worker, so the writer only writes).
     fn fetch_one(&self, id: ActivityId, work: &Work<'_>) -> Fetched {
-        let report = self.call("match report", || self.client.pgcr(id))?;
-        let mut rows = pgcr::normalize(id, &report).map_err(|e| ApiError::BadBody(e.to_string()))?;
+        let (report, raw) = self.call("match report", || self.client.pgcr(id))?;
+        let mut rows = pgcr::normalize(id, &report, self.rules).map_err(|e| ApiError::BadBody(e.to_string()))?;
+        let archive = raw
+            .filter(|_| self.archive)
+            .map(|raw| Archived { copy: archive::pack(&raw), digest: Some(refresh::digest(&rows)) });
         if self.fix_data {
             self.repair_members(&mut rows, work)?;
         }
-        Ok(rows)
+        Ok(Report { rows, archive })
     }
 
     /// DCLI_FIX_DATA: asks Bungie about the members the core names, and repairs the rows with

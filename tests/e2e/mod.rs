@@ -1,8 +1,10 @@
 //! End-to-end tests: the real binary against the fake Bungie, asserting on exit codes, output
 //! and the database it leaves on disk. Messages are matched case-insensitively on key words only.
 
+mod archive;
 mod daemon;
 mod faults;
+mod fixups;
 mod hostile;
 mod idle_and_deleted;
 mod late_reports;

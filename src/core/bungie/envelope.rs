@@ -320,6 +320,30 @@ pub fn classify_as<T: DeserializeOwned + Default>(
     classify(status, content_type, retry_after, body).and_then(response_as)
 }
 
+/// As [`classify_as`], and also the `Response` text exactly as sent (for the archive), when
+/// the answer is a success with a `Response` object.
+pub fn classify_raw_as<T: DeserializeOwned + Default>(
+    status: u16,
+    content_type: Option<&str>,
+    retry_after: Option<u64>,
+    body: &[u8],
+) -> Result<(T, Option<String>), ApiError> {
+    let typed = classify_as::<T>(status, content_type, retry_after, body)?;
+    let raw = serde_json::from_slice::<RawEnvelope<'_>>(body)
+        .ok()
+        .and_then(|e| e.response)
+        .map(|r| r.get().to_string())
+        .filter(|r| r.starts_with('{'));
+    Ok((typed, raw))
+}
+
+/// The envelope with `Response` left as the text Bungie sent.
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(rename = "Response", borrow, default)]
+    response: Option<&'a serde_json::value::RawValue>,
+}
+
 /// The envelope with `Response` read as T: `Some(Some(t))` an object, `Some(None)` null or
 /// absent, `None` anything else (left to the `Value` way, which says what is wrong).
 #[derive(Debug, Deserialize)]

@@ -14,6 +14,7 @@ use super::envelope::{classify, classify_as};
 use super::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
 };
+use crate::core::fixups::Rules;
 use crate::core::ids::ActivityId;
 use crate::core::pgcr::{normalize, MemberRow};
 use crate::core::{plan, walk};
@@ -63,8 +64,8 @@ fn read_everything(status: u16, body: &[u8]) {
         }
         if let Ok(pgcr) = classify_as::<Pgcr>(status, content_type, retry_after, body) {
             let asked = pgcr.activity_details.as_ref().and_then(|d| d.instance_id).unwrap_or(1);
-            let _ = normalize(ActivityId(asked), &pgcr);
-            let _ = normalize(ActivityId(7), &pgcr);
+            let _ = normalize(ActivityId(asked), &pgcr, Rules::builtin());
+            let _ = normalize(ActivityId(7), &pgcr, Rules::builtin());
         }
         let _ = classify_as::<ClanMembersPage>(status, content_type, retry_after, body);
         let _ = classify_as::<MembershipsById>(status, content_type, retry_after, body);

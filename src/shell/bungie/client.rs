@@ -31,7 +31,9 @@ use serde_json::{json, Value};
 
 use super::gate::Gate;
 use crate::core::access::ApiKey;
-use crate::core::bungie::envelope::{classify, classify_as, redirect_target, retry_after_seconds, ApiError};
+use crate::core::bungie::envelope::{
+    classify, classify_as, classify_raw_as, redirect_target, retry_after_seconds, ApiError,
+};
 use crate::core::bungie::limits::{self, Bounded};
 use crate::core::bungie::model::{
     AccountStats, ClanMembersPage, HistoryPage, LinkedProfiles, MembershipsById, Pgcr, Profile, UserCard,
@@ -210,13 +212,15 @@ impl Client {
         )
     }
 
-    /// The post-game carnage report of one match, from the stats host.
-    pub fn pgcr(&self, activity: ActivityId) -> Result<Pgcr, ApiError> {
-        self.get(
-            &self.stats_root,
-            Endpoint::Pgcr,
-            &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{activity}/"),
-        )
+    /// The post-game carnage report of one match, from the stats host, with its `Response`
+    /// text as sent (for the archive); refused when beyond its bounds ([`limits`]).
+    pub fn pgcr(&self, activity: ActivityId) -> Result<(Pgcr, Option<String>), ApiError> {
+        let path = format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{activity}/");
+        let request = attohttpc::get(format!("{}{path}", self.stats_root));
+        self.send(request, Endpoint::Pgcr, &path, |status, content_type, retry_after, body| {
+            let (report, raw) = classify_raw_as::<Pgcr>(status, content_type, retry_after, body)?;
+            Ok((limits::bounded(report)?, raw))
+        })
     }
 
     pub fn clan_members(&self, group_id: i64, page: usize) -> Result<ClanMembersPage, ApiError> {

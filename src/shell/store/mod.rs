@@ -34,6 +34,8 @@
 //!   than 255 replaces the stored one, so a known class repairs an unknown one; 255 (unknown)
 //!   never replaces a stored class.
 
+mod archive;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
@@ -42,6 +44,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 
+use crate::core::archive::Archived;
 use crate::core::ids::{ActivityId, CharacterId, MemberId};
 use crate::core::listing::{ListedCharacter, ListedPlayer};
 use crate::core::pgcr::{CharacterRow, MedalRow, MemberRow, PgcrRows, PlayerRows, WeaponRow, CLASS_UNKNOWN};
@@ -73,8 +76,11 @@ const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 const DCLI_SCHEMA: &str = include_str!("dcli_schema_v10.sql");
 /// dclisync's own migrations, applied in order; `user_version` counts those applied.
 /// Append new files; never edit one that has shipped.
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_dclisync_base.sql"), include_str!("migrations/0002_reports_and_rescans.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_dclisync_base.sql"),
+    include_str!("migrations/0002_reports_and_rescans.sql"),
+    include_str!("migrations/0003_archive.sql"),
+];
 
 /// Why the store could not be opened or used.
 #[derive(Debug)]
@@ -547,10 +553,20 @@ impl Store {
 
     /// Stores one report fetched as `fetch` says, marks its queue rows synced, and remembers the
     /// fetch (for a report fetched too early, when to fetch it once more), in one transaction.
-    pub fn store_fetched_pgcr(&mut self, rows: &PgcrRows, fetch: &ReportFetch) -> Result<Stored, StoreError> {
+    /// `archive` is the report's archive copy, kept in the same transaction (a copy already
+    /// kept stays).
+    pub fn store_fetched_pgcr(
+        &mut self,
+        rows: &PgcrRows,
+        fetch: &ReportFetch,
+        archive: Option<&Archived>,
+    ) -> Result<Stored, StoreError> {
         self.write(|tx| {
             let outcome = store_pgcr_tx(tx, rows)?;
             mark_synced_tx(tx, rows.activity.activity_id)?;
+            if let Some(copy) = archive {
+                archive_tx(tx, rows.activity.activity_id, copy, false)?;
+            }
             // A report stored by another run keeps the record of that run's fetch.
             if outcome == Stored::New {
                 record_fetch_tx(tx, rows.activity.activity_id, fetch)?;
@@ -588,12 +604,21 @@ impl Store {
     /// Replaces every stored row of a report with a newer copy, in one transaction: the activity
     /// and everything that hangs off it (modes, teams, stats, weapons, medals) go, the new rows
     /// come, and the fetch is remembered.
-    pub fn replace_pgcr(&mut self, rows: &PgcrRows, fetch: &ReportFetch) -> Result<(), StoreError> {
+    /// The newer copy's archive copy, if given, replaces the older one.
+    pub fn replace_pgcr(
+        &mut self,
+        rows: &PgcrRows,
+        fetch: &ReportFetch,
+        archive: Option<&Archived>,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             // The dcli schema cascades from the activity to every row that belongs to it.
             tx.execute("DELETE FROM activity WHERE activity_id = ?1", [rows.activity.activity_id])?;
             store_pgcr_tx(tx, rows)?;
             mark_synced_tx(tx, rows.activity.activity_id)?;
+            if let Some(copy) = archive {
+                archive_tx(tx, rows.activity.activity_id, copy, true)?;
+            }
             record_fetch_tx(tx, rows.activity.activity_id, fetch)
         })
     }
@@ -805,19 +830,22 @@ const MEMBER_INSERT: &str =
 /// A member row from a search or a profile (so current) replaces the stored values it has.
 const MEMBER_FROM_AUTHORITY: &str = "ON CONFLICT (member_id) DO UPDATE SET
    platform_id = CASE WHEN excluded.platform_id != 0 THEN excluded.platform_id ELSE platform_id END,
-   display_name = COALESCE(excluded.display_name, display_name),
+   display_name = COALESCE(NULLIF(excluded.display_name, ''), display_name, excluded.display_name),
    bungie_display_name = CASE WHEN excluded.bungie_display_name_code IS NOT NULL
                               THEN excluded.bungie_display_name ELSE bungie_display_name END,
    bungie_display_name_code = COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)";
-/// A member row from a match report only fills in what is missing, so old matches never rename
-/// a player and nameless entries never blank a stored name.
+/// A member row from a match report only fills in what is missing (an empty name counts as
+/// missing), so old matches never rename a player and nameless entries never blank a stored name.
 const MEMBER_FROM_REPORT: &str = "ON CONFLICT (member_id) DO UPDATE SET
    platform_id = CASE WHEN platform_id = 0 THEN excluded.platform_id ELSE platform_id END,
-   display_name = COALESCE(display_name, excluded.display_name),
-   bungie_display_name = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
-                              THEN COALESCE(excluded.bungie_display_name, bungie_display_name)
+   display_name = CASE WHEN COALESCE(display_name, '') = ''
+                       THEN COALESCE(NULLIF(excluded.display_name, ''), display_name, excluded.display_name)
+                       ELSE display_name END,
+   bungie_display_name = CASE WHEN bungie_display_name_code IS NULL OR COALESCE(bungie_display_name, '') = ''
+                              THEN COALESCE(NULLIF(excluded.bungie_display_name, ''), bungie_display_name,
+                                            excluded.bungie_display_name)
                               ELSE bungie_display_name END,
-   bungie_display_name_code = CASE WHEN bungie_display_name_code IS NULL OR bungie_display_name IS NULL
+   bungie_display_name_code = CASE WHEN bungie_display_name_code IS NULL OR COALESCE(bungie_display_name, '') = ''
                               THEN COALESCE(excluded.bungie_display_name_code, bungie_display_name_code)
                               ELSE bungie_display_name_code END";
 
@@ -866,6 +894,17 @@ fn record_fetch_tx(tx: &Transaction<'_>, activity_id: ActivityId, fetch: &Report
            fetched_at = ?2, recheck_at = ?3, digest = ?4, characters = ?5",
     )?
     .execute(params![activity_id, fetch.fetched_at, fetch.recheck_at, fetch.digest, fetch.characters])?;
+    Ok(())
+}
+
+/// Keeps a report's archive copy; `replace`: over an older one.
+fn archive_tx(tx: &Transaction<'_>, activity_id: ActivityId, copy: &Archived, replace: bool) -> rusqlite::Result<()> {
+    let sql = if replace {
+        "INSERT OR REPLACE INTO dclisync_archive (activity_id, body, digest) VALUES (?1, ?2, ?3)"
+    } else {
+        "INSERT OR IGNORE INTO dclisync_archive (activity_id, body, digest) VALUES (?1, ?2, ?3)"
+    };
+    tx.prepare_cached(sql)?.execute(params![activity_id, copy.copy, copy.digest])?;
     Ok(())
 }
 
@@ -1049,7 +1088,7 @@ mod tests {
     fn sample_rows() -> PgcrRows {
         let report: crate::core::bungie::model::Pgcr = crate::testdata::response("pgcr/control_6v6.json");
         let id = report.activity_details.as_ref().and_then(|d| d.instance_id).expect("instance id");
-        normalize(ActivityId(id), &report).expect("storable")
+        normalize(ActivityId(id), &report, crate::core::fixups::Rules::builtin()).expect("storable")
     }
 
     impl Store {
@@ -1138,7 +1177,7 @@ mod tests {
         }
         let mut store = Store::open(dir.path()).expect("a user_version 1 database opens");
         let applied: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
-        assert_eq!(applied, 2);
+        assert_eq!(applied, MIGRATIONS.len() as i64, "every migration applied");
         assert_eq!(store.account_checked_at(MemberId(1)).expect("read"), Some(1_672_617_600), "dclisync_player kept");
         let players = store.tracked_players().expect("list");
         assert_eq!(players[0].last_sync.as_deref(), Some("2023-01-02T00:00:00+00:00"));
@@ -1148,12 +1187,12 @@ mod tests {
             .expect("the new column");
         assert_eq!(rescanned, None);
         let fetch = ReportFetch::first(&rows, 0);
-        assert_eq!(store.store_fetched_pgcr(&rows, &fetch).expect("store"), Stored::New);
+        assert_eq!(store.store_fetched_pgcr(&rows, &fetch, None).expect("store"), Stored::New);
         assert_eq!(count(&store, "dclisync_report"), 1);
         drop(store);
         let store = Store::open(dir.path()).expect("opens again");
         let applied: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version");
-        assert_eq!(applied, 2, "no migration runs twice");
+        assert_eq!(applied, MIGRATIONS.len() as i64, "no migration runs twice");
     }
 
     #[test]
@@ -1173,14 +1212,16 @@ mod tests {
         let end = crate::core::refresh::match_end(&early).expect("a period");
         let fetch = ReportFetch::first(&early, end);
         assert!(fetch.recheck_at.is_some());
-        store.store_fetched_pgcr(&early, &fetch).expect("store the early copy");
+        store.store_fetched_pgcr(&early, &fetch, None).expect("store the early copy");
         let pending = store.pending_rechecks(&[queued.character_id]).expect("pending");
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].characters, Some(2));
         assert_eq!(store.pending_rechecks(&[CharacterId(12345)]).expect("pending"), vec![], "only the characters' own");
 
-        store.replace_pgcr(&complete, &ReportFetch::last(&complete, end + 900)).expect("replace");
-        let whole = normalize(id, &crate::testdata::response("pgcr/control_6v6.json")).expect("storable");
+        store.replace_pgcr(&complete, &ReportFetch::last(&complete, end + 900), None).expect("replace");
+        let whole =
+            normalize(id, &crate::testdata::response("pgcr/control_6v6.json"), crate::core::fixups::Rules::builtin())
+                .expect("storable");
         let stats = |s: &Store| count(s, "character_activity_stats");
         assert_eq!(stats(&store), whole.players.len() as i64, "every entry of the complete copy");
         assert_eq!(count(&store, "team_result"), whole.teams.len() as i64);

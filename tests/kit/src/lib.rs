@@ -25,7 +25,7 @@ pub const API_KEY: &str = "k3y-5ecr3t-0b1f7a9c2d4e";
 /// test or measurement must not inherit them:
 ///
 /// - its settings: the API key, the API root, the request pace, concurrency and timeout, the
-///   metrics file, dcli's data-fix switch;
+///   metrics file, dcli's data-fix switch, the user's fix-up rules file, the archive switch;
 /// - logging (`env_logger`'s filter and style), which changes what it prints on stderr;
 /// - `XDG_DATA_HOME`, where it keeps its data when not given `-D` (the tests' runner then points
 ///   it, and `HOME`, into its sandbox; `HOME` is not listed, as the other runs give `-D`);
@@ -41,6 +41,8 @@ pub const DCLISYNC_ENV: &[&str] = &[
     "DCLISYNC_CONCURRENCY",
     "DCLISYNC_TIMEOUT",
     "DCLISYNC_METRICS_FILE",
+    "DCLISYNC_FIXUPS",
+    "DCLISYNC_ARCHIVE",
     "DCLI_FIX_DATA",
     "RUST_LOG",
     "RUST_LOG_STYLE",
