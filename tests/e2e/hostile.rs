@@ -7,7 +7,7 @@ use std::time::Duration;
 use wiremock::matchers::{any, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{data_dir, Dclisync, FakeBungie, World, WorldConfig, API_KEY};
+use crate::common::{data_dir, Dclisync, FakeBungie, Output, World, WorldConfig, API_KEY};
 
 /// A wiremock server that gives every request the same answer, with its own runtime.
 struct OneAnswer {
@@ -87,19 +87,25 @@ fn a_key_with_a_windows_line_end_works_and_a_broken_key_or_root_is_a_usage_error
     assert_eq!(fake.requests().len(), before, "a refused configuration reached the network");
 }
 
+/// `--add Somebody#0001` against `server`, the limit lifted; killed after 20 s if it hangs.
+fn add_somebody(server: &OneAnswer) -> Output {
+    let dir = data_dir();
+    Dclisync::new(dir.path())
+        .api_root(&server.uri())
+        .key(API_KEY)
+        .env("DCLISYNC_MAX_RPS", "0")
+        .args(["-A", "Somebody#0001"])
+        .timeout(Duration::from_secs(20))
+        .run()
+}
+
 #[test]
 fn a_redirect_is_not_followed_and_the_key_never_reaches_the_host_it_names() {
     let elsewhere = OneAnswer::start(ResponseTemplate::new(200).set_body_string("{}"));
     let redirector = OneAnswer::start(
         ResponseTemplate::new(302).insert_header("Location", format!("{}/Platform/stolen/", elsewhere.uri())),
     );
-    let dir = data_dir();
-    let out = Dclisync::new(dir.path())
-        .api_root(&redirector.uri())
-        .key(API_KEY)
-        .env("DCLISYNC_MAX_RPS", "0")
-        .args(["-A", "Somebody#0001"])
-        .run();
+    let out = add_somebody(&redirector);
     out.assert_code(1);
     assert_eq!(elsewhere.requests(), 0, "the redirect was followed\n{out}");
     assert!(redirector.requests() >= 1, "{out}");
@@ -111,14 +117,7 @@ fn a_redirect_is_not_followed_and_the_key_never_reaches_the_host_it_names() {
 fn a_day_long_retry_after_ends_the_run_within_seconds_naming_the_wait() {
     let busy =
         OneAnswer::start(ResponseTemplate::new(503).insert_header("Retry-After", "86400").set_body_string("busy"));
-    let dir = data_dir();
-    let out = Dclisync::new(dir.path())
-        .api_root(&busy.uri())
-        .key(API_KEY)
-        .env("DCLISYNC_MAX_RPS", "0")
-        .args(["-A", "Somebody#0001"])
-        .timeout(Duration::from_secs(20))
-        .run();
+    let out = add_somebody(&busy);
     out.assert_code(1);
     assert!(out.elapsed < Duration::from_secs(10), "{out}");
     assert!(out.stderr.contains("86400"), "the message should name the wait\n{out}");
@@ -129,14 +128,7 @@ fn a_day_long_retry_after_ends_the_run_within_seconds_naming_the_wait() {
 fn throttle_seconds_of_1e300_is_an_outage_not_a_panic() {
     let body = r#"{"Response": null, "ErrorCode": 51, "ThrottleSeconds": 1e300, "ErrorStatus": "PerEndpointRequestThrottleExceeded", "Message": "slow down", "MessageData": {}}"#;
     let throttling = OneAnswer::start(ResponseTemplate::new(500).set_body_raw(body, "application/json"));
-    let dir = data_dir();
-    let out = Dclisync::new(dir.path())
-        .api_root(&throttling.uri())
-        .key(API_KEY)
-        .env("DCLISYNC_MAX_RPS", "0")
-        .args(["-A", "Somebody#0001"])
-        .timeout(Duration::from_secs(20))
-        .run();
+    let out = add_somebody(&throttling);
     out.assert_code(1);
     assert!(out.stderr.contains("outage") && !out.stderr.contains("panicked"), "{out}");
 }
