@@ -56,4 +56,22 @@ pub(crate) mod testdata {
         let value = json(path)["Response"].clone();
         serde_json::from_value(value).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
+
+    /// A history page listing `(instance id, director activity hash)` pairs, newest first.
+    pub fn history_page(ids: &[(i64, i64)]) -> crate::core::bungie::model::HistoryPage {
+        use crate::core::bungie::model::{ActivityDetails, HistoryActivity, HistoryPage};
+        HistoryPage {
+            activities: ids
+                .iter()
+                .map(|&(id, hash)| HistoryActivity {
+                    period: None,
+                    activity_details: Some(ActivityDetails {
+                        instance_id: Some(id),
+                        director_activity_hash: Some(hash),
+                        ..Default::default()
+                    }),
+                })
+                .collect(),
+        }
+    }
 }

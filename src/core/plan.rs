@@ -343,24 +343,8 @@ impl MemberLookups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::bungie::model::{ActivityDetails, HistoryActivity};
+    use crate::testdata::history_page as page;
     use proptest::prelude::*;
-
-    fn page(ids: &[(i64, i64)]) -> HistoryPage {
-        HistoryPage {
-            activities: ids
-                .iter()
-                .map(|&(id, hash)| HistoryActivity {
-                    period: None,
-                    activity_details: Some(ActivityDetails {
-                        instance_id: Some(id),
-                        director_activity_hash: Some(hash),
-                        ..Default::default()
-                    }),
-                })
-                .collect(),
-        }
-    }
 
     fn activities(ids: &[i64]) -> Vec<ActivityId> {
         ids.iter().copied().map(ActivityId).collect()

@@ -123,26 +123,10 @@ pub fn rescans_due(mode: RescanMode, players: &[LastRescan], now: i64) -> Vec<Me
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::bungie::model::{ActivityDetails, HistoryActivity};
+    use crate::testdata::history_page as page;
     use proptest::prelude::*;
 
     const DAY: i64 = RESCAN_INTERVAL_SECS;
-
-    fn page(ids: &[(i64, i64)]) -> HistoryPage {
-        HistoryPage {
-            activities: ids
-                .iter()
-                .map(|&(id, hash)| HistoryActivity {
-                    period: None,
-                    activity_details: Some(ActivityDetails {
-                        instance_id: Some(id),
-                        director_activity_hash: Some(hash),
-                        ..Default::default()
-                    }),
-                })
-                .collect(),
-        }
-    }
 
     #[test]
     fn a_whole_walk_queues_every_unknown_match_and_counts_those_a_plain_sync_missed() {
