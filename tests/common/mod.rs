@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 pub use dclisync_testkit::{db_path, fake, world, Db, FakeBungie, World, WorldConfig, API_KEY};
 
+/// Set on every run unless [`Dclisync::paced`]: no pace of dclisync's own.
+const UNLIMITED: (&str, &str) = ("DCLISYNC_MAX_RPS", "0");
+
 /// Longest a single run may take before it is killed and reported as hung.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
 
@@ -85,8 +88,10 @@ impl std::fmt::Display for Output {
 }
 
 /// A dclisync invocation under construction: `-D <dir>`, none of the environment that changes what
-/// dclisync does ([`dclisync_testkit::DCLISYNC_ENV`]), and a private HOME so nothing can touch the
-/// real user's data.
+/// dclisync does ([`dclisync_testkit::DCLISYNC_ENV`]), a private HOME so nothing can touch the
+/// real user's data, and Bungie's limit lifted (`DCLISYNC_MAX_RPS=0`): the fake has no limit of
+/// its own unless a test gives it one, so only the tests about pacing ([`Dclisync::paced`]) wait
+/// on the product's 25 requests per second.
 pub struct Dclisync {
     cmd: Command,
     shown: Vec<String>,
@@ -108,6 +113,7 @@ impl Dclisync {
             .env("HOME", sandbox.join("home"))
             .env("XDG_DATA_HOME", sandbox.join("xdg-data"))
             .env("NO_COLOR", "1")
+            .env(UNLIMITED.0, UNLIMITED.1)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -117,6 +123,14 @@ impl Dclisync {
     /// Talk to `fake` with the key it accepts.
     pub fn api(self, fake: &FakeBungie) -> Self {
         self.api_root(&fake.uri()).key(API_KEY)
+    }
+
+    /// At the product's own default pace (25 requests per second over 10 s), as a user runs it:
+    /// for the tests about pacing and Bungie's limit.
+    pub fn paced(mut self) -> Self {
+        self.cmd.env_remove(UNLIMITED.0);
+        self.shown.insert(0, "(paced)".into());
+        self
     }
 
     pub fn api_root(self, root: &str) -> Self {

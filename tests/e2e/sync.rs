@@ -15,7 +15,7 @@ fn a_full_sync_stores_every_listed_match_once_and_never_a_gambit_private_match()
     let dir = data_dir();
     add_all(dir.path(), &fake);
 
-    let out = Dclisync::new(dir.path()).api(&fake).arg("--sync").timeout(Duration::from_secs(55)).run();
+    let out = Dclisync::new(dir.path()).api(&fake).paced().arg("--sync").timeout(Duration::from_secs(55)).run();
     out.assert_success();
 
     let db = Db::open(dir.path());
