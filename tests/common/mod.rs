@@ -5,11 +5,13 @@
 
 #![allow(dead_code)] // Each test uses a different part of the fixture.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::rc::{Rc, Weak};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,57 @@ const UNLIMITED: (&str, &str) = ("DCLISYNC_MAX_RPS", "0");
 
 /// Longest a single run may take before it is killed and reported as hung.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// Every run of the binary holds a shared turn of this lock while it lives; a test that measures
+/// the binary's timing against a fake takes it whole ([`alone`]), so no other test's process
+/// competes for the two cores while it measures. Writers are preferred: once the measuring test
+/// asks, new runs wait until it is done.
+static RUNS: RwLock<()> = RwLock::new(());
+
+/// A thread's shared turn of [`RUNS`], held by each of its running processes.
+type Turn = Rc<RwLockReadGuard<'static, ()>>;
+
+thread_local! {
+    /// Set while this thread holds [`RUNS`] whole: its own runs then need no shared turn.
+    static ALONE: Cell<bool> = const { Cell::new(false) };
+    /// The turn this thread's running processes share: a second concurrent run of one test
+    /// must not ask again, or it would wait behind a waiting writer that waits for the first.
+    static TURN: RefCell<Weak<RwLockReadGuard<'static, ()>>> = const { RefCell::new(Weak::new()) };
+}
+
+/// Holds every other test's runs back until dropped.
+pub struct Alone {
+    _whole: RwLockWriteGuard<'static, ()>,
+}
+
+impl Drop for Alone {
+    fn drop(&mut self) {
+        ALONE.with(|a| a.set(false));
+    }
+}
+
+/// Waits until no other test runs the binary, and keeps it so until the guard is dropped: for
+/// the tests that measure the pace of requests at the fake, which a loaded machine would skew.
+pub fn alone() -> Alone {
+    let whole = RUNS.write().unwrap_or_else(|e| e.into_inner());
+    ALONE.with(|a| a.set(true));
+    Alone { _whole: whole }
+}
+
+/// A shared turn of [`RUNS`] (this thread's, if it has one), unless it holds it whole.
+fn turn() -> Option<Turn> {
+    if ALONE.with(Cell::get) {
+        return None;
+    }
+    TURN.with(|held| {
+        let mut held = held.borrow_mut();
+        Some(held.upgrade().unwrap_or_else(|| {
+            let turn = Rc::new(RUNS.read().unwrap_or_else(|e| e.into_inner()));
+            *held = Rc::downgrade(&turn);
+            turn
+        }))
+    })
+}
 
 /// What one run of the binary did.
 #[derive(Debug)]
@@ -177,11 +230,12 @@ impl Dclisync {
     }
 
     pub fn spawn(mut self) -> Running {
+        let turn = turn();
         let command = self.shown.join(" ");
         let mut child = self.cmd.spawn().unwrap_or_else(|e| panic!("spawn {command}: {e}"));
         let out = Pipe::drain(child.stdout.take().expect("piped stdout"));
         let err = Pipe::drain(child.stderr.take().expect("piped stderr"));
-        Running { child, out, err, started: Instant::now(), timeout: self.timeout, command }
+        Running { child, out, err, started: Instant::now(), timeout: self.timeout, command, _turn: turn }
     }
 
     pub fn run(self) -> Output {
@@ -229,6 +283,8 @@ pub struct Running {
     started: Instant,
     timeout: Duration,
     command: String,
+    /// Released when the process has been waited for.
+    _turn: Option<Turn>,
 }
 
 impl Running {
