@@ -389,7 +389,7 @@ impl Clan {
     }
 }
 
-/// What a stored activity row must hold (modes are left to the fix-up unit tests).
+/// What a stored activity row must hold, modes aside (the [`crate::oracle`] has every column).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedActivity {
     /// `YYYY-MM-DDTHH:MM:SS+00:00`, as the dcli readers compare it.
