@@ -484,7 +484,7 @@ pub fn expected_tables(world: &World, fix_data: bool) -> Tables {
         members.insert(member, row);
         rows.entry("sync").or_default().push(vec![Cell::Int(member), Cell::text(WALL_CLOCK)]);
         for c in player.live_characters() {
-            let id = id_of(&Value::String(c.character_id.clone())).expect("a character id");
+            let id: i64 = c.character_id.parse().expect("character ids are numbers");
             characters.insert(id, vec![Cell::Int(id), Cell::Int(member), Cell::Int(class_of(Some(c.class_hash)))]);
         }
     }
@@ -610,7 +610,8 @@ pub fn expected_tables(world: &World, fix_data: bool) -> Tables {
             }
         }
         for &(p, c) in &m.tracked {
-            let character = id_of(&Value::String(world.players[p].characters[c].character_id.clone())).expect("an id");
+            let character: i64 =
+                world.players[p].characters[c].character_id.parse().expect("character ids are numbers");
             rows.entry("activity_queue").or_default().push(vec![
                 Cell::Int(activity),
                 Cell::Int(character),
