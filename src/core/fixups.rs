@@ -355,6 +355,9 @@ impl Modes {
 }
 
 #[cfg(test)]
+mod every_rule;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

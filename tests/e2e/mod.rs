@@ -15,5 +15,6 @@ mod players_by_id;
 mod refusals;
 mod rescan;
 mod shell_integration;
+mod stored_rows;
 mod sync;
 mod sync_list;

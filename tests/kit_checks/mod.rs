@@ -3,4 +3,5 @@
 //! in the one integration test binary, so a plain `cargo test` at the root still runs them.
 
 mod fake;
+mod oracle;
 mod world;

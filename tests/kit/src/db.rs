@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags};
 
+use crate::oracle::{is_rfc3339, Cell, Row, Tables, WALL_CLOCK};
 use crate::world::ExpectedActivity;
 
 /// File name of the database inside the data dir.
@@ -51,6 +52,43 @@ const DUMP_QUERIES: [(&str, &str); 11] = [
     (
         "character_activity_stats",
         "SELECT character, activity, assists, score, kills, deaths, average_score_per_kill, \
+         average_score_per_life, completed, opponents_defeated, activity_duration_seconds, \
+         standing, team, completion_reason, start_seconds, time_played_seconds, player_count, \
+         team_score, precision_kills, weapon_kills_ability, weapon_kills_grenade, \
+         weapon_kills_melee, weapon_kills_super, all_medals_earned, light_level, emblem_hash, \
+         fireteam_id FROM character_activity_stats",
+    ),
+    (
+        "weapon_result",
+        "SELECT s.activity, s.character, w.reference_id, w.kills, w.precision_kills, \
+         w.kills_precision_kills_ratio FROM weapon_result w \
+         JOIN character_activity_stats s ON s.id = w.character_activity_stats",
+    ),
+    (
+        "medal_result",
+        "SELECT s.activity, s.character, m.reference_id, m.count FROM medal_result m \
+         JOIN character_activity_stats s ON s.id = m.character_activity_stats",
+    ),
+];
+
+/// Per dcli table, a SELECT of its whole rows in the oracle's shape
+/// ([`crate::oracle::TABLE_COLUMNS`]): no autoincrement ids, a statistics row named by its
+/// activity and character.
+const ROW_QUERIES: [(&str, &str); 11] = [
+    ("version", "SELECT version FROM version"),
+    (
+        "member",
+        "SELECT member_id, platform_id, display_name, bungie_display_name, bungie_display_name_code FROM member",
+    ),
+    ("sync", "SELECT member, last_sync FROM sync"),
+    ("character", "SELECT character_id, member, class FROM character"),
+    ("activity", "SELECT activity_id, period, mode, platform, director_activity_hash, reference_id FROM activity"),
+    ("modes", "SELECT activity, mode FROM modes"),
+    ("team_result", "SELECT activity, team_id, score, standing FROM team_result"),
+    ("activity_queue", "SELECT activity_id, character, synced FROM activity_queue"),
+    (
+        "character_activity_stats",
+        "SELECT activity, character, assists, score, kills, deaths, average_score_per_kill, \
          average_score_per_life, completed, opponents_defeated, activity_duration_seconds, \
          standing, team, completion_reason, start_seconds, time_played_seconds, player_count, \
          team_score, precision_kills, weapon_kills_ability, weapon_kills_grenade, \
@@ -207,6 +245,34 @@ impl Db {
             .collect()
     }
 
+    /// Every dcli table's whole rows in the oracle's shape, sorted. `sync.last_sync`, a
+    /// wall-clock time, is checked for its shape only: a well-formed time reads as
+    /// [`WALL_CLOCK`], anything else as itself (and so differs from what the oracle expects).
+    pub fn rows(&self) -> Tables {
+        let rows = ROW_QUERIES
+            .iter()
+            .map(|(table, sql)| {
+                let rows: Vec<Row> = self
+                    .query(sql)
+                    .iter()
+                    .map(|row| {
+                        let mut cells: Row = row.iter().map(cell).collect();
+                        if *table == "sync" {
+                            if let Some(Cell::Text(t)) =
+                                cells.get_mut(1).filter(|c| matches!(c, Cell::Text(t) if is_rfc3339(t)))
+                            {
+                                *t = WALL_CLOCK.to_string();
+                            }
+                        }
+                        cells
+                    })
+                    .collect();
+                (*table, rows)
+            })
+            .collect();
+        Tables::from_rows(rows)
+    }
+
     /// Every dcli table, canonically: rows rendered with their storage types, sorted.
     pub fn dump(&self) -> Dump {
         let tables = DUMP_QUERIES
@@ -229,6 +295,18 @@ fn int_or_panic(v: &SqlValue) -> i64 {
     match v {
         SqlValue::Integer(i) => *i,
         other => panic!("expected an integer, got {other:?}"),
+    }
+}
+
+/// A stored value as the oracle writes it; a blob (no dcli column holds one) as its bytes in
+/// text, so it differs from anything expected.
+fn cell(v: &SqlValue) -> Cell {
+    match v {
+        SqlValue::Null => Cell::Null,
+        SqlValue::Integer(i) => Cell::Int(*i),
+        SqlValue::Real(f) => Cell::real(*f),
+        SqlValue::Text(t) => Cell::Text(t.clone()),
+        SqlValue::Blob(b) => Cell::Text(format!("blob:{b:02x?}")),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The test kit of dclisync, shared by the end-to-end tests (`tests/`) and the examples
 //! (`examples/`): it owns the generated Destiny 2 world ([`world`]), the fake Bungie.net that
-//! serves it ([`fake`]), the reader of the database a dclisync run leaves behind ([`db`]), the
-//! key the tests' fake accepts ([`API_KEY`]), the demo ([`demo`]), and the one list of environment variables that
-//! change what dclisync does ([`DCLISYNC_ENV`], cleared by [`clean_env`]).
+//! serves it ([`fake`]), the rows a complete sync of the world must store ([`oracle`]), the
+//! reader of the database a dclisync run leaves behind ([`db`]), the key the tests' fake accepts
+//! ([`API_KEY`]), the demo ([`demo`]), and the one list of environment variables that change what
+//! dclisync does ([`DCLISYNC_ENV`], cleared by [`clean_env`]).
 //!
 //! It does not depend on the dclisync crate: it is an independent oracle, written from what
 //! Bungie serves and what dcli's database holds, not from dclisync's code.
@@ -10,6 +11,7 @@
 pub mod db;
 pub mod demo;
 pub mod fake;
+pub mod oracle;
 pub mod world;
 
 use std::process::Command;

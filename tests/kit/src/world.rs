@@ -217,6 +217,10 @@ pub struct Player {
     pub name: String,
     /// `bungieGlobalDisplayNameCode`.
     pub code: u16,
+    /// The platform's name for the player (`displayName` of their user cards): the Bungie name
+    /// for the first player, a gamertag-like name of its own for the others, so a test can tell
+    /// the two columns of the member row apart.
+    pub platform_name: String,
     /// The account dclisync must end up syncing.
     pub primary: Account,
     pub cross_save_override: i64,
@@ -269,7 +273,7 @@ impl Player {
             "isPublic": true,
             "membershipType": account.membership_type,
             "membershipId": account.membership_id,
-            "displayName": self.name,
+            "displayName": self.platform_name,
             "bungieGlobalDisplayName": self.name,
             "bungieGlobalDisplayNameCode": self.code,
         })
@@ -285,6 +289,9 @@ pub struct Opponent {
     pub membership_type: i64,
     pub name: String,
     pub code: u16,
+    /// The platform's name (`displayName`): every other opponent has one that differs from the
+    /// Bungie name.
+    pub platform_name: String,
     /// In reports: no Bungie name, no code, platform 0.
     pub nameless_in_reports: bool,
     pub class_index: usize,
@@ -302,7 +309,7 @@ impl Opponent {
             "isPublic": true,
             "membershipType": self.membership_type,
             "membershipId": self.membership_id,
-            "displayName": self.name,
+            "displayName": self.platform_name,
             "bungieGlobalDisplayName": self.name,
             "bungieGlobalDisplayNameCode": self.code,
         })
@@ -382,7 +389,7 @@ impl Clan {
     }
 }
 
-/// What a stored activity row must hold (modes are left to the fix-up unit tests).
+/// What a stored activity row must hold, modes aside (the [`crate::oracle`] has every column).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedActivity {
     /// `YYYY-MM-DDTHH:MM:SS+00:00`, as the dcli readers compare it.
@@ -642,8 +649,8 @@ const PUBLIC_PLAYLISTS: [(u32, Playlist); 7] = [
     (
         1,
         Playlist {
-            mode: 12,
-            modes: &[5, 12, 71],
+            mode: 71,
+            modes: &[5, 71, 70],
             director_activity_hash: 2607135461,
             team_size: 6,
             free_for_all: false,
@@ -831,7 +838,8 @@ impl<'a> Generator<'a> {
                     });
                 }
             }
-            players.push(Player { name, code, primary, cross_save_override, decoys, characters });
+            let platform_name = platform_name_of(p, &name);
+            players.push(Player { name, code, platform_name, primary, cross_save_override, decoys, characters });
         }
         players
     }
@@ -843,6 +851,7 @@ impl<'a> Generator<'a> {
                 character_id: self.unique_id("23058430095"),
                 membership_type: *self.rng.pick(&[1, 2, 3, 3, 3, 6]),
                 name: format!("opp{i}"),
+                platform_name: if i % 2 == 1 { format!("xX_opp{i}_Xx") } else { format!("opp{i}") },
                 code: self.rng.range(1, 9999) as u16,
                 nameless_in_reports: self.rng.chance(self.config.nameless_fraction),
                 class_index: self.rng.below(3) as usize,
@@ -1179,7 +1188,7 @@ impl<'a> Generator<'a> {
             .map(|p| ClanMember {
                 destiny_user_info: p.card(&p.primary),
                 membership_id: p.primary.membership_id.clone(),
-                display_name: p.name.clone(),
+                display_name: p.platform_name.clone(),
                 bungie_name: Some(p.bungie_name()),
             })
             .collect();
@@ -1233,6 +1242,17 @@ struct EntryParams<'a> {
     duration: i64,
     player_count: i64,
     fireteam: f64,
+}
+
+/// A tracked player's platform name: the Bungie name for player 0, a gamertag-like one
+/// (`xX_Hawkmoon_Xx`) for the others. Not drawn from the generator, so adding it changed no
+/// other value of any world.
+fn platform_name_of(index: usize, name: &str) -> String {
+    if index == 0 {
+        name.to_string()
+    } else {
+        format!("xX_{}_Xx", name.replace(' ', "_"))
+    }
 }
 
 fn round3(x: f64) -> f64 {
