@@ -41,3 +41,10 @@ demo:
 bench-daemon *ARGS:
     cargo build --release --quiet --bin dclisync --example daemon_memory
     target/release/examples/daemon_memory {{ARGS}}
+
+# Mutation testing of the core (cargo-mutants; not part of CI). All ~1,200 mutants take many
+# hours on 2 cores; a round-robin shard is a fair sample, e.g. `just mutants --shard 0/12`.
+# Results land in mutants.out/.
+mutants *ARGS:
+    cargo install cargo-mutants --locked --quiet
+    cargo mutants --sharding round-robin {{ARGS}}
