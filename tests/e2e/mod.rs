@@ -10,6 +10,7 @@ mod idle_and_deleted;
 mod late_reports;
 mod list;
 mod metrics;
+mod moving_world;
 mod network;
 mod players_by_id;
 mod refusals;
