@@ -18,3 +18,4 @@ mod rescan;
 mod shell_integration;
 mod sync;
 mod sync_list;
+mod throttle;
