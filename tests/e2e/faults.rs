@@ -162,7 +162,8 @@ fn maintenance_at_the_first_request_stops_the_round() {
 fn a_private_player_is_skipped_naming_the_setting_and_the_others_are_synced() {
     let (fake, dir) = tiny_fake(FakeOptions::default());
     // The first player's histories answer 1665, as Bungie does for a hidden activity feed.
-    let first = &fake.world().players[0];
+    let world = fake.world();
+    let first = &world.players[0];
     let histories = format!(
         "/Platform/Destiny2/{}/Account/{}/Character/",
         first.primary.membership_type, first.primary.membership_id

@@ -283,8 +283,9 @@ fn each_forced_fault_answers_as_documented() {
     let path = pgcr_path(&fake, 0);
     let healthy = call_raw(&fake, "GET", &path, KEY, "");
     assert_eq!(healthy.status, 200);
+    let throttles = THROTTLE_CODES.map(|(code, _, _)| FaultKind::Throttle { code, seconds: code as u64 % 3 });
     let answered = [FaultKind::Maintenance, FaultKind::Privacy, FaultKind::PgcrNotFound];
-    for kind in FaultKind::ALL.into_iter().chain(answered) {
+    for kind in FaultKind::ALL.into_iter().chain(answered).chain(throttles) {
         fake.fail_next(kind, 1, PGCR_PATH_PREFIX);
         let started = Instant::now();
         let answer = call_raw(&fake, "GET", &path, KEY, "");
@@ -320,11 +321,16 @@ fn each_forced_fault_answers_as_documented() {
             FaultKind::Maintenance => assert_eq!((answer.status, code), (503, Some(5))),
             FaultKind::Privacy => assert_eq!((answer.status, code), (500, Some(1665))),
             FaultKind::PgcrNotFound => assert_eq!((answer.status, code), (500, Some(1653))),
+            FaultKind::Throttle { code: c, seconds } => {
+                let (_, status, http) = THROTTLE_CODES.iter().find(|(t, _, _)| *t == c).unwrap();
+                assert_eq!((answer.status, code, throttle), (*http, Some(c), Some(seconds as i64)));
+                assert_eq!(envelope.as_ref().unwrap()["ErrorStatus"], *status);
+            }
             FaultKind::Hang => unreachable!("not in this loop"),
         }
         assert_eq!(fake.requests().last().unwrap().fault, Some(kind));
     }
-    assert_eq!(fake.faults_injected(), FaultKind::ALL.len() + answered.len());
+    assert_eq!(fake.faults_injected(), FaultKind::ALL.len() + answered.len() + throttles.len());
     assert_eq!(fake.pgcrs_served(), 2, "the healthy and the slow answer");
 
     // Forced faults hit only their endpoint, as many times as asked.

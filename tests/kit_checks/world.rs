@@ -82,3 +82,63 @@ fn times_are_formatted_like_bungie_and_dcli() {
     assert_eq!(format_period_stored(0), "1970-01-01T00:00:00+00:00");
     assert_eq!(format_period_stored(951_782_400), "2000-02-29T00:00:00+00:00");
 }
+
+/// A move adds what its documentation says, the same for the same world, and moves the dates of
+/// the characters that played, and of no other.
+#[test]
+fn a_world_moves_on_deterministically_with_new_matches_a_late_one_and_a_new_character() {
+    let before = World::generate(&WorldConfig::small());
+    let mut world = before.clone();
+    let moved = world.move_on();
+    let mut again = before.clone();
+    assert_eq!(again.move_on(), moved, "the same world moves the same way");
+
+    let newest_before = before.matches.iter().map(|m| m.period_unix).max().unwrap();
+    for id in &moved.on_top {
+        assert!(before.pgcr(id).is_none() && world.pgcr(id).unwrap().period_unix > newest_before);
+    }
+    assert_eq!(world.pgcr(&moved.gambit_private).unwrap().kind, MatchKind::GambitPrivate);
+    let kinds: Vec<MatchKind> = moved.on_top.iter().map(|id| world.pgcr(id).unwrap().kind).collect();
+    assert!(kinds.contains(&MatchKind::Private), "{kinds:?}");
+    let shared = moved.on_top.iter().filter(|id| world.shared_activity_ids().contains(&id.parse().unwrap()));
+    assert!(shared.count() >= 1, "a new match of two tracked players");
+
+    // The late match: new, in its character's history below a match that was there before.
+    let late = world.pgcr(&moved.late).unwrap();
+    assert!(before.pgcr(&moved.late).is_none() && late.period_unix < newest_before);
+    let (p, c) = moved.late_character;
+    let listed: Vec<&str> = world
+        .history(&world.players[p].characters[c].character_id, MODE_ALL_PVP)
+        .iter()
+        .map(|item| item["activityDetails"]["instanceId"].as_str().unwrap())
+        .collect();
+    let at = listed.iter().position(|id| *id == moved.late).expect("the late match is listed");
+    assert!(listed[..at].iter().any(|id| before.pgcr(id).is_some()), "below a match listed before the move");
+    assert!(listed[..at].iter().any(|id| moved.on_top.iter().any(|n| n == id)), "and below new ones");
+
+    // The new character: live, with matches of its own, played last.
+    let (p, c) = moved.new_character;
+    let player = &world.players[p];
+    let new = &player.characters[c];
+    assert!(!new.deleted && player.live_characters().any(|ch| ch.character_id == new.character_id));
+    assert!(!world.history(&new.character_id, MODE_ALL_PVP).is_empty());
+    assert!(before.players[p].characters.iter().all(|ch| ch.character_id != new.character_id));
+    assert_eq!(player.primary.date_last_played, new.date_last_played, "the profile's date is its last play");
+
+    // Dates move forward for the characters that played, and only for them.
+    for (q, player) in before.players.iter().enumerate() {
+        assert!(world.players[q].primary.date_last_played > player.primary.date_last_played, "player {q}");
+        for ch in &player.characters {
+            let now = world.players[q].characters.iter().find(|n| n.character_id == ch.character_id).unwrap();
+            let played = world.matches.iter().any(|m| {
+                moved.on_top.contains(&m.instance_id)
+                    && m.tracked
+                        .iter()
+                        .any(|&(tp, tc)| world.players[tp].characters[tc].character_id == ch.character_id)
+            });
+            assert_eq!(now.date_last_played > ch.date_last_played, played, "{}", ch.character_id);
+            assert!(now.date_last_played >= ch.date_last_played);
+        }
+    }
+    assert!(world.expected_activity_ids().is_superset(&before.expected_activity_ids()));
+}

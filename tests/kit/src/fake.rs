@@ -5,11 +5,12 @@
 //!
 //! One [`Respond`] implementation routes by method, path and query; knobs such as
 //! [`FakeBungie::fail_pgcrs_after`] and [`FakeBungie::fail_next`] change its behaviour while a
-//! sync is running. [`FakeOptions`] make it a less friendly server: latency on every answer,
+//! sync is running, and [`FakeBungie::change_world`] changes the world it serves between syncs
+//! (the world lives behind a lock; [`FakeBungie::world`] is a snapshot of the one served now). [`FakeOptions`] make it a less friendly server: latency on every answer,
 //! Bungie's request limit, and transient faults drawn at random from a seed.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -130,7 +131,26 @@ pub enum FaultKind {
     PgcrNotFound,
     /// No answer for [`HANG_DELAY`]: a server that accepted the connection and went silent.
     Hang,
+    /// An envelope with throttle `code` (its HTTP status and `ErrorStatus` as Bungie sends them,
+    /// see [`THROTTLE_CODES`]) and `ThrottleSeconds` = `seconds` (0: the answer names no wait).
+    /// Transient, but never drawn at random either: a test forces it on the requests it watches.
+    Throttle { code: i64, seconds: u64 },
 }
+
+/// Bungie's throttle error codes, each with the `ErrorStatus` and HTTP status it comes with:
+/// the per-client limit (51) is a 429, the others a plain 500 like most Bungie errors.
+pub const THROTTLE_CODES: [(i64, &str, u16); 10] = [
+    (31, "ThrottleLimitExceeded", 500),
+    (35, "ThrottleLimitExceededMinutes", 500),
+    (36, "ThrottleLimitExceededMomentarily", 500),
+    (37, "ThrottleLimitExceededSeconds", 500),
+    (51, "PerEndpointRequestThrottleExceeded", 429),
+    (54, "PerApplicationThrottleExceeded", 500),
+    (55, "PerApplicationAnonymousThrottleExceeded", 500),
+    (56, "PerApplicationAuthenticatedThrottleExceeded", 500),
+    (57, "PerUserThrottleExceeded", 500),
+    (1672, "DestinyThrottledByGameServer", 500),
+];
 
 /// How long a [`FaultKind::Hang`] keeps the client waiting: longer than any test's client timeout.
 pub const HANG_DELAY: Duration = Duration::from_secs(120);
@@ -166,6 +186,7 @@ impl FaultKind {
             FaultKind::Privacy => "privacy-1665",
             FaultKind::PgcrNotFound => "pgcr-not-found-1653",
             FaultKind::Hang => "hang",
+            FaultKind::Throttle { .. } => "throttle",
         }
     }
 }
@@ -324,7 +345,9 @@ impl EarlyReport {
 }
 
 struct Shared {
-    world: World,
+    /// The world served now; [`FakeBungie::change_world`] swaps in a changed copy, so a request
+    /// is answered from one world from start to end.
+    world: RwLock<Arc<World>>,
     api_key: String,
     options: FakeOptions,
     started: Instant,
@@ -332,6 +355,10 @@ struct Shared {
 }
 
 impl Shared {
+    fn world(&self) -> Arc<World> {
+        Arc::clone(&self.world.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panicking test thread must not hide the log from the others.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -364,7 +391,7 @@ impl FakeBungie {
             .build()
             .expect("tokio runtime for the fake Bungie");
         let shared = Arc::new(Shared {
-            world,
+            world: RwLock::new(Arc::new(world)),
             api_key: api_key.to_owned(),
             options,
             started: Instant::now(),
@@ -385,8 +412,19 @@ impl FakeBungie {
         self.server.as_ref().expect("server runs until drop").uri()
     }
 
-    pub fn world(&self) -> &World {
-        &self.shared.world
+    /// The world served now (a snapshot: a later [`FakeBungie::change_world`] does not change it).
+    pub fn world(&self) -> Arc<World> {
+        self.shared.world()
+    }
+
+    /// Changes the world between syncs, e.g. with [`World::move_on`]: `change` gets a copy of
+    /// the world served now, and every request after it returns is answered from the changed
+    /// copy. Returns what `change` returned.
+    pub fn change_world<R>(&self, change: impl FnOnce(&mut World) -> R) -> R {
+        let mut world = (*self.world()).clone();
+        let result = change(&mut world);
+        *self.shared.world.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(world);
+        result
     }
 
     /// After `k` more reports are served, every PGCR request gets an HTTP 500 with an HTML page.
@@ -652,6 +690,13 @@ fn fault_reply(kind: FaultKind, options: &FakeOptions, answer: impl FnOnce(bool)
         FaultKind::Throttle36 => {
             throttle(500, 36, "ThrottleLimitExceededMomentarily", "Too many platform requests per second.", 1)
         }
+        FaultKind::Throttle { code, seconds } => {
+            let (status, http) = THROTTLE_CODES
+                .iter()
+                .find(|(c, _, _)| *c == code)
+                .map_or(("ThrottleLimitExceeded", 500), |(_, status, http)| (*status, *http));
+            throttle(http, code, status, "Too many requests; please slow down.", seconds)
+        }
     };
     (replaced, Duration::ZERO)
 }
@@ -718,7 +763,8 @@ fn route(shared: &Shared, request: &Request, path: &str, counts_as_served: bool)
     };
     let segments: Vec<&str> = inner.split('/').collect();
     let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
-    let world = &shared.world;
+    let world = shared.world();
+    let world = &*world;
     let method = request.method.as_str();
 
     match (method, segments.as_slice()) {
@@ -927,7 +973,8 @@ fn pgcr(shared: &Shared, instance_id: &str, counts_as_served: bool) -> Reply {
     if state.fail_pgcrs_from.is_some_and(|from| state.pgcrs_served >= from) {
         return Reply::html(500, OUTAGE_PAGE);
     }
-    match shared.world.pgcr(instance_id).filter(|_| !state.withheld.contains(instance_id)) {
+    let world = shared.world();
+    match world.pgcr(instance_id).filter(|_| !state.withheld.contains(instance_id)) {
         Some(m) => {
             state.pgcrs_served += usize::from(counts_as_served);
             let body = match state.early.get_mut(instance_id) {

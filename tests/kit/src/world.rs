@@ -1,11 +1,16 @@
 //! A seeded, deterministic Destiny 2 world: tracked players with their characters and Crucible
 //! histories, the opponents they met, every post-game carnage report in Bungie's JSON shape, a
 //! clan, and the expectation a complete sync must meet. The fake Bungie serves it; tests compare
-//! the database a real sync wrote against what the world says must be there.
+//! the database a real sync wrote against what the world says must be there. Between syncs the
+//! world can move on ([`World::move_on`], in [`moving`]): new matches, a late one, a new
+//! character.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
+
+pub mod moving;
+pub use moving::Moved;
 
 /// Bungie's largest activity-history page, and the page size dclisync asks for.
 pub const HISTORY_PAGE_SIZE: usize = 250;
@@ -419,6 +424,60 @@ impl World {
         Generator::new(config).run()
     }
 
+    /// Rebuilds what follows from the players and the matches (oldest first): the histories
+    /// (newest first), each character's `dateLastPlayed` (a minute after the end of its last
+    /// match), each player's newest, and the indexes.
+    fn reindex(&mut self) {
+        let mut histories: HashMap<(String, i64), Vec<Value>> = HashMap::new();
+        let mut last_played: HashMap<String, i64> = HashMap::new();
+        for m in self.matches.iter().rev() {
+            for &(p, c) in &m.tracked {
+                let character = &self.players[p].characters[c];
+                let entry = m
+                    .entries()
+                    .iter()
+                    .find(|e| e["characterId"] == character.character_id.as_str())
+                    .expect("a tracked character has an entry in its own match");
+                let item = json!({
+                    "period": m.pgcr["period"],
+                    "activityDetails": m.pgcr["activityDetails"],
+                    "values": entry["values"],
+                });
+                histories.entry((character.character_id.clone(), m.kind.history_mode())).or_default().push(item);
+                let duration =
+                    entry["values"]["activityDurationSeconds"]["basic"]["value"].as_f64().unwrap_or(600.0) as i64;
+                let end = m.period_unix + duration + 60;
+                let last = last_played.entry(character.character_id.clone()).or_insert(end);
+                *last = (*last).max(end);
+            }
+        }
+        for player in &mut self.players {
+            for character in &mut player.characters {
+                let unix =
+                    last_played.get(&character.character_id).copied().unwrap_or(WORLD_END_UNIX - WORLD_SPAN_SECONDS);
+                character.date_last_played = format_bungie_time(unix);
+            }
+            let newest = player
+                .characters
+                .iter()
+                .filter(|c| !c.deleted)
+                .map(|c| c.date_last_played.clone())
+                .max()
+                .unwrap_or_default();
+            player.primary.date_last_played = newest;
+        }
+        self.histories = histories;
+        self.match_index = self.matches.iter().enumerate().map(|(i, m)| (m.instance_id.clone(), i)).collect();
+        self.character_index = self
+            .players
+            .iter()
+            .enumerate()
+            .flat_map(|(p, player)| {
+                player.characters.iter().enumerate().map(move |(c, ch)| (ch.character_id.clone(), (p, c)))
+            })
+            .collect();
+    }
+
     pub fn player(&self, index: usize) -> &Player {
         &self.players[index]
     }
@@ -690,7 +749,7 @@ impl<'a> Generator<'a> {
         assert!(config.players >= 1, "a world needs a tracked player");
         assert!(config.characters_per_player >= 1, "players need a character");
 
-        let mut players = self.players();
+        let players = self.players();
         let opponents = self.opponents();
         let drafts = self.drafts(&players);
 
@@ -710,57 +769,19 @@ impl<'a> Generator<'a> {
             });
         }
 
-        // Histories, newest first; the last match a character played dates it.
-        let mut histories: HashMap<(String, i64), Vec<Value>> = HashMap::new();
-        let mut last_played: HashMap<String, i64> = HashMap::new();
-        for m in matches.iter().rev() {
-            for &(p, c) in &m.tracked {
-                let character = &players[p].characters[c];
-                let entry = m
-                    .entries()
-                    .iter()
-                    .find(|e| e["characterId"] == character.character_id.as_str())
-                    .expect("a tracked character has an entry in its own match");
-                let item = json!({
-                    "period": m.pgcr["period"],
-                    "activityDetails": m.pgcr["activityDetails"],
-                    "values": entry["values"],
-                });
-                histories.entry((character.character_id.clone(), m.kind.history_mode())).or_default().push(item);
-                let duration =
-                    entry["values"]["activityDurationSeconds"]["basic"]["value"].as_f64().unwrap_or(600.0) as i64;
-                let end = m.period_unix + duration + 60;
-                let last = last_played.entry(character.character_id.clone()).or_insert(end);
-                *last = (*last).max(end);
-            }
-        }
-        for player in &mut players {
-            for character in &mut player.characters {
-                let unix =
-                    last_played.get(&character.character_id).copied().unwrap_or(WORLD_END_UNIX - WORLD_SPAN_SECONDS);
-                character.date_last_played = format_bungie_time(unix);
-            }
-            let newest = player
-                .characters
-                .iter()
-                .filter(|c| !c.deleted)
-                .map(|c| c.date_last_played.clone())
-                .max()
-                .unwrap_or_default();
-            player.primary.date_last_played = newest;
-        }
-
         let clan = self.clan(&players);
-        let match_index = matches.iter().enumerate().map(|(i, m)| (m.instance_id.clone(), i)).collect();
-        let character_index = players
-            .iter()
-            .enumerate()
-            .flat_map(|(p, player)| {
-                player.characters.iter().enumerate().map(move |(c, ch)| (ch.character_id.clone(), (p, c)))
-            })
-            .collect();
-
-        World { config: config.clone(), players, opponents, matches, clan, match_index, character_index, histories }
+        let mut world = World {
+            config: config.clone(),
+            players,
+            opponents,
+            matches,
+            clan,
+            match_index: HashMap::new(),
+            character_index: HashMap::new(),
+            histories: HashMap::new(),
+        };
+        world.reindex();
+        world
     }
 
     fn players(&mut self) -> Vec<Player> {
