@@ -1,5 +1,5 @@
-//! Bungie's limit on: answers with every throttle code, with and without `ThrottleSeconds`, and
-//! the fake's own limiter against dclisync's own pace.
+//! Bungie's limit on: answers with every throttle code, with and without `ThrottleSeconds`. (The
+//! fake's own limiter against dclisync's own pace is `sync.rs`'s pacing test.)
 //!
 //! What dclisync promises when Bungie throttles a request (codes 31, 35, 36, 37, 51, 54–57 and
 //! 1672, whatever the HTTP status):
@@ -19,8 +19,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::fake::{FakeOptions, FaultKind, LoggedRequest, BUNGIE_LIMIT, PGCR_PATH_PREFIX, THROTTLE_CODES};
-use crate::common::{add_all, data_dir, Checks, Db, Dclisync, FakeBungie, Output, World, WorldConfig, API_KEY};
+use crate::common::fake::{FakeOptions, FaultKind, LoggedRequest, PGCR_PATH_PREFIX, THROTTLE_CODES};
+use crate::common::{data_dir, Checks, Db, Dclisync, FakeBungie, Output, World, WorldConfig, API_KEY};
 
 /// Bungie's usual throttle wait, which dclisync keeps when a throttle answer names none.
 const USUAL_WAIT: Duration = Duration::from_secs(10);
@@ -32,11 +32,6 @@ const CONCURRENCY: &str = "12";
 /// Latency of every answer, so that all the throttled reports (the first ones fetched, sent a
 /// pace's spacing apart) are on their way before the first throttle answer comes back.
 const LATENCY: Duration = Duration::from_millis(50);
-/// The least time between two requests at dclisync's default pace: a 25th of a second (a
-/// little more in truth, with the pace's headroom).
-const DEFAULT_PACE_SPACING: Duration = Duration::from_millis(40);
-/// How late the first request of a sync may leave after its slot, which the pace counts from.
-const FIRST_REQUEST_LATE: Duration = Duration::from_millis(200);
 /// How long after a throttle answer left the fake a request sent before dclisync read that
 /// answer may still arrive: the latency, and scheduling on a loaded machine.
 const IN_FLIGHT_GRACE: Duration = Duration::from_millis(300);
@@ -149,29 +144,4 @@ fn each_throttle_code_without_throttle_seconds_is_waited_out_for_bungies_usual_w
     check_everyone_pauses(&mut checks, &log);
     check_completed(&mut checks, &fake, dir.path(), &expected);
     checks.finish(&out);
-}
-
-/// Bungie's limit on the fake, dclisync at its own default pace: never throttled. A small world
-/// is far from the limit's 250 requests in 10 s, so the pace is also checked request by
-/// request: it sends them at least a 25th of a second apart, so the sync's requests span at
-/// least that much each, where an unpaced sync is done in a fraction of it.
-#[test]
-fn at_its_own_pace_dclisync_is_never_throttled_by_bungies_limit() {
-    let options = FakeOptions { limit: Some(BUNGIE_LIMIT), ..FakeOptions::default() };
-    let fake = FakeBungie::start_with(World::generate(&WorldConfig::small()), API_KEY, 0, options);
-    let dir = data_dir();
-    add_all(dir.path(), &fake);
-    let mark = fake.mark();
-    let out = Dclisync::new(dir.path()).api(&fake).paced().arg("--sync").run();
-    out.assert_success();
-    let mut checks = Checks::new();
-    checks.eq("throttled answers", fake.throttled_answers(), 0);
-    let log = fake.requests_since(mark);
-    let span = log.last().map(|r| r.at).unwrap_or_default() - log.first().map(|r| r.at).unwrap_or_default();
-    let least = (DEFAULT_PACE_SPACING * (log.len().saturating_sub(1)) as u32).saturating_sub(FIRST_REQUEST_LATE);
-    checks.that("requests spaced by the pace", span >= least, || {
-        format!("{} requests within {span:?}; the pace needs at least {least:?}", log.len())
-    });
-    checks.same_set("reports stored", &Db::open(dir.path()).activity_ids(), &fake.world().expected_activity_ids());
-    checks.finish(format!("{} requests in {span:?}\n{out}", log.len()));
 }

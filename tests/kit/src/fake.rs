@@ -550,7 +550,13 @@ impl FakeBungie {
 
     /// The most requests that arrived within any span of `window`.
     pub fn max_requests_in_window(&self, window: Duration) -> usize {
-        let times: Vec<Duration> = self.shared.state().log.iter().map(|r| r.at).collect();
+        self.max_requests_in_window_since(0, window)
+    }
+
+    /// [`FakeBungie::max_requests_in_window`] over the requests logged since `mark` only: one
+    /// run's own pace, without the runs before it.
+    pub fn max_requests_in_window_since(&self, mark: usize, window: Duration) -> usize {
+        let times: Vec<Duration> = self.shared.state().log.iter().skip(mark).map(|r| r.at).collect();
         let mut best = 0;
         let mut start = 0;
         for end in 0..times.len() {
