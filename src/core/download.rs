@@ -48,7 +48,6 @@ pub enum Failed {
 pub struct Tally {
     total: usize,
     done: Downloads,
-    failed: usize,
     failing_in_a_row: usize,
     end: Option<RoundEnd>,
 }
@@ -56,7 +55,7 @@ pub struct Tally {
 impl Tally {
     /// A pass that sets out to fetch `total` reports.
     pub fn new(total: usize) -> Tally {
-        Tally { total, done: Downloads::default(), failed: 0, failing_in_a_row: 0, end: None }
+        Tally { total, done: Downloads::default(), failing_in_a_row: 0, end: None }
     }
 
     /// A report was stored: `new` unless it was there already.
@@ -79,7 +78,6 @@ impl Tally {
             self.end.get_or_insert(end.clone());
             return Failed::EndRound(end);
         }
-        self.failed += 1;
         self.failing_in_a_row = if error.is_transient() { self.failing_in_a_row + 1 } else { 0 };
         if self.failing_in_a_row < FAILURES_MEANING_DOWN {
             return Failed::Try { end: None };
@@ -102,8 +100,9 @@ impl Tally {
         if let Some(end) = self.end {
             return Err(end);
         }
-        let untried = self.total.saturating_sub(self.done.new + self.done.already_stored + self.failed);
-        Ok(Downloads { left_queued: self.failed + untried, ..self.done })
+        // Failed or never tried, a report not stored stays queued.
+        let stored = self.done.new + self.done.already_stored;
+        Ok(Downloads { left_queued: self.total.saturating_sub(stored), ..self.done })
     }
 }
 

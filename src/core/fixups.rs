@@ -618,6 +618,14 @@ mod tests {
         for (name, activity, sent, stored) in cases {
             assert_eq!(rules.apply(&activity, sent), stored, "{name}");
         }
+        let check = rules.check_lines(Some("fixups.toml"));
+        assert_eq!(check[..2], ["built-in rules: 30", "your rules: 2, from fixups.toml"]);
+        assert_eq!(check.len(), 2 + 32, "one line per rule in force");
+        assert_eq!(
+            check.last().map(String::as_str),
+            Some("  fixups.toml, line 9: mode = 72, private = false -> add 900")
+        );
+        assert_eq!(Rules::builtin().check_lines(None)[1], "your rules: none (no fix-up rules file)");
     }
 
     #[test]

@@ -195,6 +195,8 @@ mod tests {
             ("0", "not a membership id"),
             ("-5", "not a membership id"),
             ("12a", "not a membership id"),
+            ("+5", "not a membership id"),
+            ("3:+5", "membership id, all digits"),
             ("99999999999999999999", "not a membership id"),
             ("3:", "membership id, all digits"),
             ("3:abc", "membership id, all digits"),

@@ -244,6 +244,16 @@ mod tests {
             }
         }
 
+        /// Jitter values are unit values, spread over the whole unit interval.
+        #[test]
+        fn jitter_spreads_evenly(seed in any::<u64>()) {
+            let mut j = Jitter::new(seed);
+            let draws: Vec<f64> = (0..1000).map(|_| j.next_unit()).collect();
+            let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+            prop_assert!((0.45..0.55).contains(&mean), "mean {}", mean);
+            prop_assert!(draws.iter().any(|u| *u < 0.1) && draws.iter().any(|u| *u > 0.9));
+        }
+
         /// Jitter values are unit values.
         #[test]
         fn jitter_is_a_unit_value(seed in any::<u64>()) {
