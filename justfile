@@ -41,3 +41,8 @@ demo:
 bench-daemon *ARGS:
     cargo build --release --quiet --bin dclisync --example daemon_memory
     target/release/examples/daemon_memory {{ARGS}}
+
+# Train the archive's zstd dictionary again from generated and hand-written reports (same samples,
+# same dictionary); `--measure` compares sizes and levels, `--held-out` guides real reports
+train-dictionary *ARGS:
+    cargo run --release --quiet --example train_dictionary -- {{ARGS}}
