@@ -41,12 +41,14 @@ const REPORTS_1: &[u8] = include_bytes!("dictionaries/reports_1.zdict");
 /// kilobytes), far below what would hurt; a copy that claims more is damaged.
 const MAX_UNPACKED_BYTES: usize = 32 * 1024 * 1024;
 
-/// A report's archive copy as stored: the packed `Response`, and the digest of the rows derived
-/// from it ([`crate::core::refresh::digest`]; `None`: not known).
+/// A report's archive copy as stored: the packed `Response`, the digest of the rows derived
+/// from it ([`crate::core::refresh::digest`]) and their digests group by group
+/// ([`crate::core::reparse::part_digests`]); `None`: not known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Archived {
     pub copy: Vec<u8>,
     pub digest: Option<String>,
+    pub parts: Option<String>,
 }
 
 /// An archive copy that cannot be read back.
