@@ -140,11 +140,8 @@ fn measure(samples: &[Vec<u8>], args: &Args) -> Result<(), String> {
         let dictionary = train(samples, size)?;
         let ddict = zstd::dict::DecoderDictionary::copy(&dictionary);
         for &level in &args.levels {
-            let before = resident_kb();
             let cdict = zstd::dict::EncoderDictionary::copy(&dictionary, level);
             let mut packer = zstd::bulk::Compressor::with_prepared_dictionary(&cdict).map_err(|e| e.to_string())?;
-            packer.compress(&bench[0]).map_err(|e| e.to_string())?;
-            let memory = resident_kb().saturating_sub(before);
             let started = Instant::now();
             let packed: Vec<Vec<u8>> =
                 bench.iter().map(|r| packer.compress(r)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
@@ -159,11 +156,7 @@ fn measure(samples: &[Vec<u8>], args: &Args) -> Result<(), String> {
             }
             let unpack = raw as f64 / started.elapsed().as_secs_f64() / 1e6;
             let bytes: usize = packed.iter().map(Vec::len).sum();
-            println!(
-                "{size:>8} {level:>6} {:>10} {pack_us:>12.0} {unpack:>14.0} {:>12.1}",
-                bytes / bench.len(),
-                memory as f64 / 1024.0
-            );
+            println!("{size:>8} {level:>6} {:>10} {pack_us:>12.0} {unpack:>14.0}", bytes / bench.len());
         }
     }
     Ok(())
@@ -186,14 +179,4 @@ fn held_out(samples: &[Vec<u8>], handwritten: &[(String, String)], args: &Args) 
         );
     }
     Ok(())
-}
-
-/// This process's resident memory (Linux), to see what a prepared dictionary and its packer cost.
-fn resident_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
