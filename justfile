@@ -48,3 +48,8 @@ bench-daemon *ARGS:
 mutants *ARGS:
     cargo install cargo-mutants --locked --quiet
     cargo mutants --sharding round-robin {{ARGS}}
+
+# Train the archive's zstd dictionary again from generated and hand-written reports (same samples,
+# same dictionary); `--measure` compares sizes and levels, `--held-out` guides real reports
+train-dictionary *ARGS:
+    cargo run --release --quiet --example train_dictionary -- {{ARGS}}

@@ -893,23 +893,41 @@ fn reparse_figures(
     Row::new("--reparse reports per second", rates, "/s", 0).at_least(3000.0, "≥ 3000 /s").print();
     Row::new("--reparse peak RSS", rss, "MB", 1).at_most(25.0, "≤ 25 MB").print();
     Row::new("second --reparse (nothing changes) reports per second", idle_rates, "/s", 0).print();
+    testdata_sizes()
+}
+
+/// Each hand-written report of `testdata/pgcr/` (shaped like Bungie's, keys in Bungie's order),
+/// compacted as Bungie sends it: its bytes archived, and with DEFLATE 9 (the first format).
+fn testdata_sizes() -> Result<(), String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pgcr");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     files.sort();
-    for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
-        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        let response = serde_json::to_string(&doc["Response"]).map_err(|e| e.to_string())?;
-        let packed = dclisync::core::archive::pack(&response).len();
+    println!("    testdata/pgcr, bytes of Response → archived (DEFLATE 9):");
+    let (mut raw, mut packed, mut deflated) = (0, 0, 0);
+    for file in &files {
+        let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+        let response = dclisync_testkit::compact_response(&text)?;
+        let copy = dclisync::core::archive::pack(&response).len();
+        let old = dclisync::core::archive::deflate(response.as_bytes()).len();
+        (raw, packed, deflated) = (raw + response.len(), packed + copy, deflated + old);
         println!(
-            "    {}: {} bytes of Response, archived in {packed} ({:.1} %)",
+            "    {:<30} {:>6} → {copy:>5} B ({:>4.1} %)   ({old} B)",
             file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             response.len(),
-            100.0 * packed as f64 / response.len().max(1) as f64
+            100.0 * copy as f64 / response.len().max(1) as f64
         );
     }
+    let n = files.len().max(1);
+    println!(
+        "    {:<30} {:>6} → {:>5} B ({:>4.1} %)   ({} B)",
+        "mean",
+        raw / n,
+        packed / n,
+        100.0 * packed as f64 / raw.max(1) as f64,
+        deflated / n
+    );
     Ok(())
 }

@@ -2,29 +2,53 @@
 //! so the rows can be derived again later (with newer fix-up rules or value rules) without asking
 //! Bungie, and nothing Bungie sends is lost, even where dcli has no column.
 //!
-//! A copy is a one-byte format tag followed by the data: [`FORMAT_DEFLATE`] is raw DEFLATE
-//! (RFC 1951) of the UTF-8 text, at [`LEVEL`]. The tag lets a later release change the
-//! compression without rewriting old copies. Packing and unpacking are pure: bytes in, bytes out.
+//! A copy is a one-byte format tag followed by the data. The tag names both the compression and,
+//! for zstd, the dictionary, so a later release can ship a better dictionary (a new tag) without
+//! rewriting old copies; every format ever written stays readable:
+//! - [`FORMAT_DEFLATE`] (1): raw DEFLATE (RFC 1951) of the UTF-8 text, at level 9. Written by
+//!   the first archiving release; only read now.
+//! - [`FORMAT_ZSTD_REPORTS_1`] (2): one zstd frame (its content size in the header) packed at
+//!   [`ZSTD_LEVEL`] with the dictionary `dictionaries/reports_1.zdict`, embedded in the binary.
+//!   Match reports are many small documents that repeat the same keys, stat names and shapes;
+//!   a dictionary trained on such reports (`just train-dictionary`) holds those once, so each
+//!   copy stores little more than its numbers, ids and names.
+//!
+//! New copies use the newest format. Packing and unpacking are pure: bytes in, bytes out.
 
 use std::fmt;
 use std::io::{Read, Write};
+use std::sync::OnceLock;
 
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 /// The format tag of raw DEFLATE.
 pub const FORMAT_DEFLATE: u8 = 1;
-/// DEFLATE's best compression: reports are written once and read rarely, and packing one
-/// takes about a millisecond, far below the 40 ms a request takes at Bungie's pace.
-pub const LEVEL: u32 = 9;
+/// The format tag of zstd with the first reports dictionary.
+pub const FORMAT_ZSTD_REPORTS_1: u8 = 2;
+/// DEFLATE's level in format 1.
+const DEFLATE_LEVEL: u32 = 9;
+/// The zstd level of new copies, chosen by measuring the bench world (`just train-dictionary
+/// --measure`): about DEFLATE 9's packing time for half its bytes. Level 19 saves another 10 %
+/// but packs some 30 times slower, which a sync without Bungie's limit would feel.
+pub const ZSTD_LEVEL: i32 = 12;
+/// The dictionary of [`FORMAT_ZSTD_REPORTS_1`]: never changed once shipped (a new dictionary is
+/// a new format tag), or the copies packed with it could not be read.
+const REPORTS_1: &[u8] = include_bytes!("dictionaries/reports_1.zdict");
+/// The largest report an archive copy may unpack to: far above any real report (tens of
+/// kilobytes), far below what would hurt; a copy that claims more is damaged.
+const MAX_UNPACKED_BYTES: usize = 32 * 1024 * 1024;
 
-/// A report's archive copy as stored: the packed `Response`, and the digest of the rows derived
-/// from it ([`crate::core::refresh::digest`]; `None`: not known).
+/// A report's archive copy as stored: the packed `Response`, the digest of the rows derived
+/// from it ([`crate::core::refresh::digest`]) and their digests group by group
+/// ([`crate::core::reparse::part_digests`]); `None`: not known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Archived {
     pub copy: Vec<u8>,
     pub digest: Option<String>,
+    pub parts: Option<String>,
 }
 
 /// An archive copy that cannot be read back.
@@ -55,25 +79,64 @@ pub fn missing_line(count: usize, max_rps: Option<f64>) -> String {
     }
 }
 
-/// Packs a report's `Response` text.
+/// The prepared dictionaries, made once per process: preparing one takes longer than packing a
+/// report.
+fn packer_dictionary() -> &'static EncoderDictionary<'static> {
+    static DICTIONARY: OnceLock<EncoderDictionary<'static>> = OnceLock::new();
+    DICTIONARY.get_or_init(|| EncoderDictionary::copy(REPORTS_1, ZSTD_LEVEL))
+}
+
+fn unpacker_dictionary() -> &'static DecoderDictionary<'static> {
+    static DICTIONARY: OnceLock<DecoderDictionary<'static>> = OnceLock::new();
+    DICTIONARY.get_or_init(|| DecoderDictionary::copy(REPORTS_1))
+}
+
+/// Packs a report's `Response` text in the newest format.
 pub fn pack(response: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(response.len() / 6 + 16);
+    let packed = zstd::bulk::Compressor::with_prepared_dictionary(packer_dictionary())
+        .and_then(|mut packer| packer.compress(response.as_bytes()));
+    match packed {
+        Ok(frame) => {
+            let mut out = Vec::with_capacity(frame.len() + 1);
+            out.push(FORMAT_ZSTD_REPORTS_1);
+            out.extend_from_slice(&frame);
+            out
+        }
+        // zstd fails only when it cannot allocate its tables; DEFLATE then still keeps the copy.
+        Err(_) => deflate(response.as_bytes()),
+    }
+}
+
+/// Packs text in format 1 (raw DEFLATE), as the first archiving release did: for tests of old
+/// copies and for measurements.
+pub fn deflate(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() / 6 + 16);
     out.push(FORMAT_DEFLATE);
-    let mut encoder = DeflateEncoder::new(out, Compression::new(LEVEL));
+    let mut encoder = DeflateEncoder::new(out, Compression::new(DEFLATE_LEVEL));
     // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(response.as_bytes());
+    let _ = encoder.write_all(text);
     encoder.finish().unwrap_or_default()
 }
 
-/// Unpacks a copy made by [`pack`] back into the `Response` text.
+/// Unpacks a copy of any known format back into the `Response` text.
 pub fn unpack(copy: &[u8]) -> Result<String, ArchiveError> {
+    let damaged = |e: &dyn fmt::Display| ArchiveError(format!("the archive copy is damaged ({e})"));
     match copy.split_first() {
         Some((&FORMAT_DEFLATE, data)) => {
             let mut text = String::with_capacity(data.len() * 6);
-            DeflateDecoder::new(data)
-                .read_to_string(&mut text)
-                .map_err(|e| ArchiveError(format!("the archive copy is damaged ({e})")))?;
+            DeflateDecoder::new(data).read_to_string(&mut text).map_err(|e| damaged(&e))?;
             Ok(text)
+        }
+        Some((&FORMAT_ZSTD_REPORTS_1, frame)) => {
+            let size = match zstd::zstd_safe::get_frame_content_size(frame) {
+                Ok(Some(size)) if size <= MAX_UNPACKED_BYTES as u64 => size as usize,
+                Ok(Some(size)) => return Err(damaged(&format!("it claims {size} bytes"))),
+                Ok(None) | Err(_) => return Err(damaged(&"no frame header")),
+            };
+            let bytes = zstd::bulk::Decompressor::with_prepared_dictionary(unpacker_dictionary())
+                .and_then(|mut unpacker| unpacker.decompress(frame, size))
+                .map_err(|e| damaged(&e))?;
+            String::from_utf8(bytes).map_err(|e| damaged(&e))
         }
         Some((tag, _)) => Err(ArchiveError(format!(
             "the archive copy has format {tag}, which this dclisync does not know: upgrade dclisync"
@@ -88,20 +151,41 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn a_real_report_round_trips_and_shrinks() {
+    fn a_real_report_round_trips_in_the_newest_format_and_shrinks() {
         let whole = crate::testdata::json("pgcr/control_6v6.json");
         let text = serde_json::to_string(&whole["Response"]).expect("json");
         let copy = pack(&text);
+        assert_eq!(copy[0], FORMAT_ZSTD_REPORTS_1, "new copies use the newest format");
         assert_eq!(unpack(&copy).as_deref(), Ok(text.as_str()));
-        assert!(copy.len() * 4 < text.len(), "{} bytes packed from {}", copy.len(), text.len());
+        assert!(copy.len() * 10 < text.len(), "{} bytes packed from {}", copy.len(), text.len());
+        let old = deflate(text.as_bytes()).len();
+        assert!(copy.len() * 3 < old * 2, "the dictionary beats DEFLATE: {} vs {old}", copy.len());
+    }
+
+    #[test]
+    fn copies_of_the_first_format_stay_readable() {
+        let text = serde_json::to_string(&crate::testdata::json("pgcr/trials_3v3.json")["Response"]).expect("json");
+        // Made as the first archiving release made them: a tag, then raw DEFLATE at level 9.
+        let mut old = vec![FORMAT_DEFLATE];
+        let mut encoder = DeflateEncoder::new(&mut old, Compression::new(9));
+        encoder.write_all(text.as_bytes()).expect("deflate");
+        encoder.finish().expect("deflate");
+        assert_eq!(unpack(&old).as_deref(), Ok(text.as_str()));
     }
 
     #[test]
     fn unreadable_copies_say_why() {
-        let cases: [(&str, &[u8], &str); 3] = [
+        let good = pack("{\"period\": \"2024-03-05T19:12:44Z\"}");
+        let truncated = &good[..good.len() - 2];
+        // A frame header that claims a terabyte: refused before anything is allocated.
+        let huge = [FORMAT_ZSTD_REPORTS_1, 0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0, 0, 1, 0, 0];
+        let cases: [(&str, &[u8], &str); 6] = [
             ("empty", &[], "empty"),
             ("unknown format", &[9, 1, 2], "format 9"),
             ("damaged", &[FORMAT_DEFLATE, 0xff, 0xff, 0xff], "damaged"),
+            ("not a zstd frame", &[FORMAT_ZSTD_REPORTS_1, 0xff, 0xff, 0xff], "damaged"),
+            ("truncated zstd", truncated, "damaged"),
+            ("huge", &huge, "claims 1099511627776 bytes"),
         ];
         for (name, copy, needle) in cases {
             let err = unpack(copy).expect_err(name);

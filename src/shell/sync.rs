@@ -388,10 +388,10 @@ impl<'a> Syncer<'a> {
             self.stop.check()?;
             let Some(copy) = store.archived(id)? else { continue };
             // No digest: the rows are not stored, whatever the copy last gave.
-            if let Ok(Rederived::Rewrite { rows, digest }) =
-                reparse::rederive(id, &Archived { digest: None, ..copy }, self.rules)
+            if let Ok(Rederived::Rewrite(rewrite)) =
+                reparse::rederive(id, &Archived { digest: None, parts: None, ..copy }, self.rules)
             {
-                store.rewrite_reports(&[(rows.as_ref(), digest.as_str())])?;
+                store.rewrite_reports(&[rewrite])?;
                 rebuilt.push(id);
             }
         }
@@ -478,9 +478,11 @@ impl<'a> Syncer<'a> {
     fn fetch_one(&self, id: ActivityId, work: &Work<'_>) -> Fetched {
         let (report, raw) = self.call("match report", || self.client.pgcr(id))?;
         let mut rows = pgcr::normalize(id, &report, self.rules).map_err(|e| ApiError::BadBody(e.to_string()))?;
-        let archive = raw
-            .filter(|_| self.archive)
-            .map(|raw| Archived { copy: archive::pack(&raw), digest: Some(refresh::digest(&rows)) });
+        let archive = raw.filter(|_| self.archive).map(|raw| Archived {
+            copy: archive::pack(&raw),
+            digest: Some(refresh::digest(&rows)),
+            parts: Some(reparse::part_digests(&rows)),
+        });
         if self.fix_data {
             self.repair_members(&mut rows, work)?;
         }

@@ -69,6 +69,24 @@ fn a_new_rule_reaches_stored_rows_by_reparse_without_bungie_and_a_second_reparse
 }
 
 #[test]
+fn a_reparsed_database_equals_one_synced_with_the_rules_in_force() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
+    // A new primary mode for public matches, and one mode fewer for private ones: the reparse
+    // writes again only the activity and modes rows, and they must come out as a sync makes them.
+    let rules = format!("{PUBLIC_AS_999}[[rule]]\nprivate = true\ndrop = [32]\nadd = [998]\n");
+    let reparsed = data_dir();
+    sync_all(reparsed.path(), &fake, &[]);
+    std::fs::write(reparsed.path().join("fixups.toml"), &rules).expect("write rules");
+    reparse(reparsed.path());
+    let synced = data_dir();
+    std::fs::write(synced.path().join("fixups.toml"), &rules).expect("write rules");
+    sync_all(synced.path(), &fake, &[]);
+    let (reparsed, synced) = (Db::open(reparsed.path()), Db::open(synced.path()));
+    assert!(synced.scalar("SELECT COUNT(*) FROM modes WHERE mode = 998") > 0, "the private rule matched");
+    assert_eq!(reparsed.dump().diff(&synced.dump()), None, "reparsed = synced today");
+}
+
+#[test]
 fn a_reparse_killed_midway_then_rerun_equals_one_never_stopped() {
     let fake = FakeBungie::start(World::generate(&WorldConfig::small()), API_KEY);
     let killed = data_dir();
@@ -142,6 +160,53 @@ fn archive_missing_fills_a_database_synced_with_the_archive_off_and_reparse_then
     std::fs::write(dir.path().join("fixups.toml"), PUBLIC_AS_999).expect("write rules");
     let first = reparse(dir.path());
     assert!(first.stdout.contains(&format!("{stored} reports reparsed")), "{first}");
+    let db = Db::open(dir.path());
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM activity WHERE mode = 999"), public_count(&db), "the rule applied");
+}
+
+/// Archive copies kept so far, read while another process may be writing.
+fn archived_ids(dir: &Path) -> std::collections::BTreeSet<i64> {
+    Db::open(dir).i64s("SELECT activity_id FROM dclisync_archive").into_iter().collect()
+}
+
+#[test]
+fn archive_missing_killed_part_way_resumes_fetching_only_what_is_still_missing() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::small()), API_KEY);
+    let dir = data_dir();
+    sync_all(dir.path(), &fake, &["--no-archive"]);
+    let stored: std::collections::BTreeSet<i64> = Db::open(dir.path()).activity_ids();
+
+    // Slow answers, so the kill lands with some copies kept and others in flight.
+    fake.delay_pgcrs(Duration::from_millis(30));
+    let mut running = Dclisync::new(dir.path()).api(&fake).args(["--archive-missing", "--max-rps", "0"]).spawn();
+    let part_way = running.wait_for(Duration::from_secs(20), |_, _| archived_ids(dir.path()).len() >= 20);
+    let killed = running.kill();
+    assert!(part_way, "some copies kept before the kill: {killed}");
+    let kept = archived_ids(dir.path());
+    assert!(kept.len() < stored.len(), "killed before the end ({} of {})", kept.len(), stored.len());
+
+    // Answers the killed run was waiting for are let go (and logged) before the rerun starts.
+    std::thread::sleep(Duration::from_millis(300));
+    fake.heal();
+    let before_rerun = fake.pgcr_ids_requested().len();
+    let rerun = Dclisync::new(dir.path()).api(&fake).args(["--archive-missing", "--max-rps", "0"]).run();
+    rerun.assert_success();
+    let missing = stored.len() - kept.len();
+    assert!(rerun.stdout.contains(&format!("{missing} stored reports have no archive copy")), "{rerun}");
+    let refetched: Vec<i64> = fake.pgcr_ids_requested()[before_rerun..].iter().map(|id| id.parse().unwrap()).collect();
+    let expected: Vec<i64> = stored.difference(&kept).copied().collect();
+    let mut asked = refetched.clone();
+    asked.sort_unstable();
+    assert_eq!(asked, expected, "the rerun fetches each still-missing copy once, and no kept one");
+    assert_eq!(archived_ids(dir.path()), stored, "every copy present");
+
+    std::fs::write(dir.path().join("fixups.toml"), PUBLIC_AS_999).expect("write rules");
+    let reparsed = reparse(dir.path());
+    assert!(
+        reparsed.stdout.contains(&format!("{} reports reparsed", stored.len()))
+            && reparsed.stdout.contains("0 stored without"),
+        "{reparsed}"
+    );
     let db = Db::open(dir.path());
     assert_eq!(db.scalar("SELECT COUNT(*) FROM activity WHERE mode = 999"), public_count(&db), "the rule applied");
 }

@@ -80,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_dclisync_base.sql"),
     include_str!("migrations/0002_reports_and_rescans.sql"),
     include_str!("migrations/0003_archive.sql"),
+    include_str!("migrations/0004_archive_parts.sql"),
 ];
 
 /// Why the store could not be opened or used.
@@ -900,11 +901,11 @@ fn record_fetch_tx(tx: &Transaction<'_>, activity_id: ActivityId, fetch: &Report
 /// Keeps a report's archive copy; `replace`: over an older one.
 fn archive_tx(tx: &Transaction<'_>, activity_id: ActivityId, copy: &Archived, replace: bool) -> rusqlite::Result<()> {
     let sql = if replace {
-        "INSERT OR REPLACE INTO dclisync_archive (activity_id, body, digest) VALUES (?1, ?2, ?3)"
+        "INSERT OR REPLACE INTO dclisync_archive (activity_id, body, digest, parts) VALUES (?1, ?2, ?3, ?4)"
     } else {
-        "INSERT OR IGNORE INTO dclisync_archive (activity_id, body, digest) VALUES (?1, ?2, ?3)"
+        "INSERT OR IGNORE INTO dclisync_archive (activity_id, body, digest, parts) VALUES (?1, ?2, ?3, ?4)"
     };
-    tx.prepare_cached(sql)?.execute(params![activity_id, copy.copy, copy.digest])?;
+    tx.prepare_cached(sql)?.execute(params![activity_id, copy.copy, copy.digest, copy.parts])?;
     Ok(())
 }
 
@@ -933,35 +934,48 @@ fn store_pgcr_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<Stor
 
 /// The activity's modes and team results.
 fn insert_modes_and_teams_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
-    let a = &rows.activity;
-    {
-        let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO modes (mode, activity) VALUES (?1, ?2)")?;
-        for mode in &rows.modes {
-            stmt.execute(params![mode, a.activity_id])?;
-        }
+    insert_modes_tx(tx, rows)?;
+    insert_teams_tx(tx, rows)
+}
+
+fn insert_modes_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO modes (mode, activity) VALUES (?1, ?2)")?;
+    for mode in &rows.modes {
+        stmt.execute(params![mode, rows.activity.activity_id])?;
     }
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO team_result (team_id, activity, score, standing) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for t in &rows.teams {
-            stmt.execute(params![t.team_id, a.activity_id, t.score, t.standing])?;
-        }
+    Ok(())
+}
+
+fn insert_teams_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO team_result (team_id, activity, score, standing) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for t in &rows.teams {
+        stmt.execute(params![t.team_id, rows.activity.activity_id, t.score, t.standing])?;
     }
     Ok(())
 }
 
 /// Every player's member, character and statistics rows, with their medals and weapons.
 fn insert_players_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
-    let a = &rows.activity;
-    // Medal and weapon rows go in after every player's stats row, many to a statement, in the
-    // order one row per statement would give them (player by player), so they get the same ids.
-    // Members and characters first, a few statements for all: each row's upsert depends only on
-    // the stored row it meets, so the order across tables changes nothing.
+    insert_members_tx(tx, rows)?;
+    insert_stats_rows_tx(tx, rows)
+}
+
+/// The players' member and character rows, a few statements for all: each row's upsert depends
+/// only on the stored row it meets, so the order across tables changes nothing.
+fn insert_members_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
     let members: Vec<&MemberRow> = rows.players.iter().map(|p| &p.member).collect();
     insert_many_tx(tx, MEMBER_INSERT, MEMBER_FROM_REPORT, 5, &members, bind_member)?;
     let characters: Vec<&CharacterRow> = rows.players.iter().map(|p| &p.character).collect();
-    insert_many_tx(tx, CHARACTER_INSERT, CHARACTER_CONFLICT, 3, &characters, bind_character)?;
+    insert_many_tx(tx, CHARACTER_INSERT, CHARACTER_CONFLICT, 3, &characters, bind_character)
+}
+
+/// The players' statistics rows with their medals and weapons (their characters stored).
+fn insert_stats_rows_tx(tx: &Transaction<'_>, rows: &PgcrRows) -> rusqlite::Result<()> {
+    let a = &rows.activity;
+    // Medal and weapon rows go in after every player's stats row, many to a statement, in the
+    // order one row per statement would give them (player by player), so they get the same ids.
     let mut medals: Vec<(&MedalRow, i64)> = Vec::new();
     let mut weapons: Vec<(&WeaponRow, i64)> = Vec::new();
     for player in &rows.players {

@@ -58,7 +58,7 @@ impl Syncer<'_> {
         while !self.stop.requested() {
             let Some(&id) = lock(jobs).next() else { break };
             let fetched = self.call("match report", || self.client.pgcr(id)).and_then(|(_, raw)| {
-                raw.map(|raw| Archived { copy: archive::pack(&raw), digest: None })
+                raw.map(|raw| Archived { copy: archive::pack(&raw), digest: None, parts: None })
                     .ok_or_else(|| ApiError::BadBody("the report has no Response object".to_string()))
             });
             if tx.send((id, fetched)).is_err() {
