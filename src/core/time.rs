@@ -104,6 +104,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The last day of a 400-year era, and the days around the leap-day rules, read and
+    /// formatted back the same (the era's last day is where one term of the calendar counts).
+    #[test]
+    fn calendar_edges_round_trip() {
+        let days = [
+            "2000-02-29T00:00:00+00:00",
+            "2000-12-31T23:59:59+00:00",
+            "2001-01-01T00:00:00+00:00",
+            "2100-02-28T12:00:00+00:00",
+            "2100-03-01T12:00:00+00:00",
+            "1999-12-31T00:00:00+00:00",
+        ];
+        for day in days {
+            assert_eq!(parse_rfc3339(day).map(format_utc).as_deref(), Some(day), "{day}");
+        }
+        assert_eq!(format_utc(978_220_800 - 1), "2000-12-30T23:59:59+00:00");
+    }
+
     #[test]
     fn normalizes_bungie_periods() {
         let cases = [

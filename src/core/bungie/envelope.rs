@@ -416,6 +416,22 @@ mod tests {
     }
 
     #[test]
+    fn waits_in_words() {
+        let cases = [
+            (59, "59 s"),
+            (3_599, "3599 s"),
+            (3_600, "3600 s (1.0 hours)"),
+            (86_399, "86399 s (24.0 hours)"),
+            (86_400, "86400 s (1.0 days)"),
+            (10 * 365 * 86_400 - 1, "315359999 s (3650.0 days)"),
+            (10 * 365 * 86_400, "315360000 s (years)"),
+        ];
+        for (seconds, text) in cases {
+            assert_eq!(wait_text(seconds), text);
+        }
+    }
+
+    #[test]
     fn classifies_answers() {
         let json = Some("application/json; charset=utf-8");
         let html = Some("text/html");

@@ -111,7 +111,9 @@ impl Bounded for MembershipsById {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::bungie::model::{ActivityDetails, Entry, Extended, Team, Weapon};
+    use crate::core::bungie::model::{
+        ActivityDetails, CharacterInfo, CharactersComponent, Entry, Extended, Team, Weapon,
+    };
 
     fn pgcr(entries: usize, teams: usize, modes: usize, weapons: usize) -> Pgcr {
         let extended = Extended { weapons: Some(vec![Weapon::default(); weapons]), ..Extended::default() };
@@ -152,5 +154,31 @@ mod tests {
         assert!(bounded(stats).is_err());
         assert!(cards(vec![UserCard::default(); MAX_CARDS + 1]).is_err());
         assert!(cards(vec![UserCard::default(); 3]).is_ok());
+    }
+
+    /// Every answer a player's sync reads passes at its bound and is refused one beyond it,
+    /// naming what it had too many of.
+    #[test]
+    fn every_answer_passes_at_its_bound_and_is_refused_beyond_it() {
+        fn check<T: Bounded + std::fmt::Debug>(what: &str, at: T, beyond: T, word: &str) {
+            assert_eq!(at.excess(), None, "{what} at its bound");
+            let excess = beyond.excess().unwrap_or_else(|| panic!("{what} beyond its bound passed"));
+            assert!(excess.contains(word), "{what}: {excess}");
+        }
+        let characters = |n: usize| CharactersComponent {
+            data: (0..n).map(|i| (i.to_string(), CharacterInfo::default())).collect(),
+        };
+        let profile = |n| Profile { characters: Some(characters(n)), ..Profile::default() };
+        check("profile", profile(MAX_CHARACTERS), profile(MAX_CHARACTERS + 1), "characters");
+        let linked = |n| LinkedProfiles { profiles: vec![UserCard::default(); n] };
+        check("linked profiles", linked(MAX_CARDS), linked(MAX_CARDS + 1), "linked profiles");
+        let page = |n| ClanMembersPage { results: vec![Default::default(); n], has_more: None };
+        check("clan page", page(MAX_CARDS), page(MAX_CARDS + 1), "clan members");
+        let history = |n| HistoryPage { activities: vec![Default::default(); n] };
+        check("history page", history(MAX_ACTIVITIES_PER_PAGE), history(MAX_ACTIVITIES_PER_PAGE + 1), "activities");
+        let stats = |n| AccountStats { characters: vec![Default::default(); n] };
+        check("account stats", stats(MAX_CHARACTERS), stats(MAX_CHARACTERS + 1), "characters");
+        let memberships = |n| MembershipsById { destiny_memberships: vec![Default::default(); n] };
+        check("memberships", memberships(MAX_CARDS), memberships(MAX_CARDS + 1), "memberships");
     }
 }
