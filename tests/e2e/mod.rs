@@ -2,6 +2,7 @@
 //! and the database it leaves on disk. Messages are matched case-insensitively on key words only.
 
 mod archive;
+mod at_pace;
 mod daemon;
 mod faults;
 mod fixups;
