@@ -54,8 +54,15 @@ pub struct Syncer<'a> {
     pub rules: &'a Rules,
     /// Whether downloaded reports are archived.
     pub archive: bool,
+    /// Reports packed at once: each packing holds zstd's tables (megabytes at the archive's
+    /// level), so with dozens of downloads in flight they are packed a few at a time, as many as
+    /// the cores can run, not one set of tables per worker.
+    packing: Places,
     jitter: Mutex<Jitter>,
 }
+
+/// Archive copies packed at once.
+const PACKING_AT_ONCE: usize = 2;
 
 /// How a worker's download of one report ended.
 type Fetched = Result<Report, ApiError>;
@@ -107,6 +114,7 @@ impl<'a> Syncer<'a> {
             rescan: RescanMode::Off,
             rules: Rules::builtin(),
             archive: true,
+            packing: Places::new(PACKING_AT_ONCE),
             jitter: Mutex::new(Jitter::new(seed())),
         }
     }
@@ -479,7 +487,10 @@ impl<'a> Syncer<'a> {
         let (report, raw) = self.call("match report", || self.client.pgcr(id))?;
         let mut rows = pgcr::normalize(id, &report, self.rules).map_err(|e| ApiError::BadBody(e.to_string()))?;
         let archive = raw.filter(|_| self.archive).map(|raw| Archived {
-            copy: archive::pack(&raw),
+            copy: {
+                let _place = self.packing.take();
+                archive::pack(&raw)
+            },
             digest: Some(refresh::digest(&rows)),
             parts: Some(reparse::part_digests(&rows)),
         });

@@ -58,8 +58,11 @@ impl Syncer<'_> {
         while !self.stop.requested() {
             let Some(&id) = lock(jobs).next() else { break };
             let fetched = self.call("match report", || self.client.pgcr(id)).and_then(|(_, raw)| {
-                raw.map(|raw| Archived { copy: archive::pack(&raw), digest: None, parts: None })
-                    .ok_or_else(|| ApiError::BadBody("the report has no Response object".to_string()))
+                raw.map(|raw| {
+                    let _place = self.packing.take();
+                    Archived { copy: archive::pack(&raw), digest: None, parts: None }
+                })
+                .ok_or_else(|| ApiError::BadBody("the report has no Response object".to_string()))
             });
             if tx.send((id, fetched)).is_err() {
                 break;
