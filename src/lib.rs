@@ -44,11 +44,30 @@ pub mod shell;
 pub(crate) mod testdata {
     use serde_json::Value;
 
+    fn full(path: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(path)
+    }
+
+    /// The bytes of `testdata/<path>` as they are (an HTML page, say).
+    pub fn bytes(path: &str) -> Vec<u8> {
+        let full = full(path);
+        std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    }
+
     /// The whole JSON document of `testdata/<path>`.
     pub fn json(path: &str) -> Value {
-        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(path);
-        let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+        let full = full(path);
+        serde_json::from_slice(&bytes(path)).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    }
+
+    /// The file names in folder `testdata/<dir>`, sorted.
+    pub fn names(dir: &str) -> Vec<String> {
+        let full = full(dir);
+        let entries = std::fs::read_dir(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+        let mut names: Vec<String> =
+            entries.map(|e| e.expect("a folder entry").file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
     }
 
     /// The envelope's `Response` of `testdata/<path>`, read as T.

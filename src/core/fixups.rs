@@ -567,10 +567,8 @@ mod tests {
 
     #[test]
     fn the_embedded_rules_agree_with_the_old_tables_on_every_fixture() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pgcr");
         let mut seen = 0;
-        for entry in std::fs::read_dir(&dir).expect("testdata/pgcr") {
-            let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        for name in crate::testdata::names("pgcr") {
             let report: crate::core::bungie::model::Pgcr = crate::testdata::response(&format!("pgcr/{name}"));
             let d = report.activity_details.unwrap_or_default();
             let hash = d.director_activity_hash.unwrap_or(0);

@@ -564,8 +564,7 @@ mod tests {
         assert_eq!(classify(500, json, None, &read("privacy.json")), Err(ApiError::Privacy));
         assert_eq!(classify(500, json, None, &read("pgcr_not_found.json")), Err(ApiError::PgcrNotFound));
         assert!(classify(500, json, None, &read("unexpected.json")).is_err_and(|e| e.is_transient()));
-        let html = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/errors/maintenance.html"))
-            .expect("maintenance page");
+        let html = crate::testdata::bytes("errors/maintenance.html");
         assert_eq!(
             classify(503, Some("text/html"), Some(30), &html),
             Err(ApiError::Http { status: 503, retry_after: Some(30) })
