@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::oracle::{is_rfc3339, Cell, Row, Tables, WALL_CLOCK};
+use crate::oracle::{is_rfc3339, Cell, Tables, WALL_CLOCK};
 use crate::world::ExpectedActivity;
 
 /// File name of the database inside the data dir.
@@ -30,50 +30,9 @@ pub const DCLI_TABLES: [&str; 11] = [
     "medal_result",
 ];
 
-/// Canonical SELECT per table: every column but autoincrement ids, references to them replaced
-/// by what they point at, and `sync.last_sync` left out (a wall-clock time).
-const DUMP_QUERIES: [(&str, &str); 11] = [
-    ("version", "SELECT version FROM version"),
-    (
-        "member",
-        "SELECT member_id, platform_id, display_name, bungie_display_name, \
-         bungie_display_name_code FROM member",
-    ),
-    ("sync", "SELECT member FROM sync"),
-    ("character", "SELECT character_id, member, class FROM character"),
-    (
-        "activity",
-        "SELECT activity_id, period, mode, platform, director_activity_hash, reference_id \
-         FROM activity",
-    ),
-    ("modes", "SELECT mode, activity FROM modes"),
-    ("team_result", "SELECT team_id, activity, score, standing FROM team_result"),
-    ("activity_queue", "SELECT synced, activity_id, character FROM activity_queue"),
-    (
-        "character_activity_stats",
-        "SELECT character, activity, assists, score, kills, deaths, average_score_per_kill, \
-         average_score_per_life, completed, opponents_defeated, activity_duration_seconds, \
-         standing, team, completion_reason, start_seconds, time_played_seconds, player_count, \
-         team_score, precision_kills, weapon_kills_ability, weapon_kills_grenade, \
-         weapon_kills_melee, weapon_kills_super, all_medals_earned, light_level, emblem_hash, \
-         fireteam_id FROM character_activity_stats",
-    ),
-    (
-        "weapon_result",
-        "SELECT s.activity, s.character, w.reference_id, w.kills, w.precision_kills, \
-         w.kills_precision_kills_ratio FROM weapon_result w \
-         JOIN character_activity_stats s ON s.id = w.character_activity_stats",
-    ),
-    (
-        "medal_result",
-        "SELECT s.activity, s.character, m.reference_id, m.count FROM medal_result m \
-         JOIN character_activity_stats s ON s.id = m.character_activity_stats",
-    ),
-];
-
 /// Per dcli table, a SELECT of its whole rows in the oracle's shape
-/// ([`crate::oracle::TABLE_COLUMNS`]): no autoincrement ids, a statistics row named by its
-/// activity and character.
+/// ([`crate::oracle::TABLE_COLUMNS`]): every column but autoincrement ids, a row that points at
+/// a statistics row naming its activity and character instead.
 const ROW_QUERIES: [(&str, &str); 11] = [
     ("version", "SELECT version FROM version"),
     (
@@ -245,46 +204,43 @@ impl Db {
             .collect()
     }
 
-    /// Every dcli table's whole rows in the oracle's shape, sorted. `sync.last_sync`, a
+    /// Every dcli table's whole rows, as [`ROW_QUERIES`] reads them. `sync.last_sync`, a
     /// wall-clock time, is checked for its shape only: a well-formed time reads as
-    /// [`WALL_CLOCK`], anything else as itself (and so differs from what the oracle expects).
+    /// [`WALL_CLOCK`], anything else as itself (and so differs from what is expected of it).
+    fn table_rows(&self) -> impl Iterator<Item = (&'static str, Vec<Vec<SqlValue>>)> + '_ {
+        ROW_QUERIES.iter().map(|(table, sql)| {
+            let mut rows = self.query(sql);
+            if *table == "sync" {
+                for row in &mut rows {
+                    if let Some(SqlValue::Text(t)) =
+                        row.get_mut(1).filter(|c| matches!(c, SqlValue::Text(t) if is_rfc3339(t)))
+                    {
+                        *t = WALL_CLOCK.to_string();
+                    }
+                }
+            }
+            (*table, rows)
+        })
+    }
+
+    /// Every dcli table's whole rows in the oracle's shape, sorted.
     pub fn rows(&self) -> Tables {
-        let rows = ROW_QUERIES
-            .iter()
-            .map(|(table, sql)| {
-                let rows: Vec<Row> = self
-                    .query(sql)
-                    .iter()
-                    .map(|row| {
-                        let mut cells: Row = row.iter().map(cell).collect();
-                        if *table == "sync" {
-                            if let Some(Cell::Text(t)) =
-                                cells.get_mut(1).filter(|c| matches!(c, Cell::Text(t) if is_rfc3339(t)))
-                            {
-                                *t = WALL_CLOCK.to_string();
-                            }
-                        }
-                        cells
-                    })
-                    .collect();
-                (*table, rows)
-            })
+        let rows = self
+            .table_rows()
+            .map(|(table, rows)| (table, rows.iter().map(|row| row.iter().map(cell).collect()).collect()))
             .collect();
         Tables::from_rows(rows)
     }
 
     /// Every dcli table, canonically: rows rendered with their storage types, sorted.
     pub fn dump(&self) -> Dump {
-        let tables = DUMP_QUERIES
-            .iter()
-            .map(|(table, sql)| {
-                let mut rows: Vec<String> = self
-                    .query(sql)
-                    .iter()
-                    .map(|row| row.iter().map(render_typed).collect::<Vec<_>>().join(" | "))
-                    .collect();
+        let tables = self
+            .table_rows()
+            .map(|(table, rows)| {
+                let mut rows: Vec<String> =
+                    rows.iter().map(|row| row.iter().map(render_typed).collect::<Vec<_>>().join(" | ")).collect();
                 rows.sort();
-                (*table, rows)
+                (table, rows)
             })
             .collect();
         Dump { tables }
