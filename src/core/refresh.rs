@@ -118,11 +118,16 @@ fn characters(rows: &PgcrRows) -> i64 {
 /// Stable across builds and platforms (unlike `std`'s hasher); a collision could only keep an
 /// early copy, and needs two copies of one report to collide.
 pub fn digest(rows: &PgcrRows) -> String {
+    format!("{:016x}", fnv(rows))
+}
+
+/// FNV-1a (64 bits) of the value's JSON, as [`digest`] takes it of a report's rows (and
+/// `--reparse` of each group of them).
+pub fn fnv(value: &impl serde::Serialize) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0100_0000_01b3;
-    let bytes = serde_json::to_vec(rows).unwrap_or_default();
-    let hash = bytes.iter().fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME));
-    format!("{hash:016x}")
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    bytes.iter().fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
 /// What a failed second fetch of an early report means.

@@ -14,8 +14,6 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use crate::core::archive::{self, Archived};
 use crate::core::bungie::model::Pgcr;
 use crate::core::fixups::Rules;
@@ -92,6 +90,7 @@ pub fn part_digests(rows: &PgcrRows) -> String {
     let stats: Vec<_> =
         rows.players.iter().map(|p| (p.character.character_id, &p.stats, &p.medals, &p.weapons)).collect();
     let mut out = String::with_capacity(5 * 17);
+    use refresh::fnv;
     for hash in [fnv(&rows.activity), fnv(&rows.modes), fnv(&rows.teams), fnv(&members), fnv(&stats)] {
         if !out.is_empty() {
             out.push(' ');
@@ -99,14 +98,6 @@ pub fn part_digests(rows: &PgcrRows) -> String {
         let _ = write!(out, "{hash:016x}");
     }
     out
-}
-
-/// FNV-1a (64 bits) of the value's JSON: stable across builds, unlike std's hasher.
-fn fnv(value: &impl Serialize) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0100_0000_01b3;
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    bytes.iter().fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
 /// Which groups to write again, from the group digests stored with the copy (`None`, or not
