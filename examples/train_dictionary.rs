@@ -7,8 +7,9 @@
 //! Bungie sent is used. The same samples give the same dictionary, byte for byte.
 //!
 //! `--measure` trains dictionaries of several sizes and prints, for each size and zstd level,
-//! the bytes per report of the bench world, the packing time per report and the unpacking speed,
-//! beside DEFLATE 9; `--held-out` prints each `testdata/pgcr/` report's bytes with a dictionary
+//! with the level's own table sizes and with the ones dclisync packs with, the bytes per report
+//! of the bench world, the packing time per report, the unpacking speed and the packing
+//! context's memory, beside DEFLATE 9; `--held-out` prints each `testdata/pgcr/` report's bytes with a dictionary
 //! trained without that report, the fairest guide to a real report the dictionary never saw.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use std::time::Instant;
 
 use clap::Parser;
 
+use dclisync::core::archive;
 use dclisync_testkit::world::{World, WorldConfig};
 
 /// Seeds of the training worlds: none is the bench world's.
@@ -129,19 +131,20 @@ fn measure(samples: &[Vec<u8>], args: &Args) -> Result<(), String> {
         raw / bench.len()
     );
     let started = Instant::now();
-    let deflated: usize = bench.iter().map(|r| dclisync::core::archive::deflate(r).len()).sum();
+    let deflated: usize = bench.iter().map(|r| archive::deflate(r).len()).sum();
     let took = started.elapsed().as_secs_f64() * 1e6 / bench.len() as f64;
     println!("DEFLATE 9: {} B/report, {took:.0} µs to pack", deflated / bench.len());
     println!(
-        "{:>8} {:>6} {:>10} {:>12} {:>14} {:>12}",
-        "dict", "level", "B/report", "pack µs", "unpack MB/s", "packer MB"
+        "{:>8} {:>6} {:>8} {:>10} {:>12} {:>14} {:>11}",
+        "dict", "level", "tables", "B/report", "pack µs", "unpack MB/s", "context KB"
     );
     for &size in &args.sizes {
         let dictionary = train(samples, size)?;
         let ddict = zstd::dict::DecoderDictionary::copy(&dictionary);
-        for &level in &args.levels {
-            let cdict = zstd::dict::EncoderDictionary::copy(&dictionary, level);
-            let mut packer = zstd::bulk::Compressor::with_prepared_dictionary(&cdict).map_err(|e| e.to_string())?;
+        for (&level, shipped) in args.levels.iter().flat_map(|level| [(level, false), (level, true)]) {
+            let mut packer = zstd::bulk::Compressor::with_dictionary(level, &dictionary)
+                .and_then(|p| if shipped { archive::sized_for_reports(p) } else { Ok(p) })
+                .map_err(|e| e.to_string())?;
             let started = Instant::now();
             let packed: Vec<Vec<u8>> =
                 bench.iter().map(|r| packer.compress(r)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
@@ -156,7 +159,12 @@ fn measure(samples: &[Vec<u8>], args: &Args) -> Result<(), String> {
             }
             let unpack = raw as f64 / started.elapsed().as_secs_f64() / 1e6;
             let bytes: usize = packed.iter().map(Vec::len).sum();
-            println!("{size:>8} {level:>6} {:>10} {pack_us:>12.0} {unpack:>14.0}", bytes / bench.len());
+            let tables = if shipped { "shipped" } else { "level's" };
+            let context = packer.context_mut().sizeof() / 1024;
+            println!(
+                "{size:>8} {level:>6} {tables:>8} {:>10} {pack_us:>12.0} {unpack:>14.0} {context:>11}",
+                bytes / bench.len()
+            );
         }
     }
     Ok(())
@@ -168,9 +176,10 @@ fn held_out(samples: &[Vec<u8>], handwritten: &[(String, String)], args: &Args) 
         let others: Vec<Vec<u8>> = samples.iter().filter(|s| s.as_slice() != text.as_bytes()).cloned().collect();
         let dictionary = train(&others, args.size)?;
         let packed = zstd::bulk::Compressor::with_dictionary(args.level, &dictionary)
+            .and_then(archive::sized_for_reports)
             .and_then(|mut c| c.compress(text.as_bytes()))
             .map_err(|e| e.to_string())?;
-        let with_all = dclisync::core::archive::pack(text).len() - 1;
+        let with_all = archive::pack(text).len() - 1;
         println!(
             "{name}: {} bytes of Response, {} packed held out ({:.1} %), {with_all} with the shipped dictionary",
             text.len(),

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 
-use crate::core::archive::{self, Archived};
+use crate::core::archive::{Archived, Packer};
 use crate::core::bungie::envelope::ApiError;
 use crate::core::download::{self, Failed, RoundEnd, Tally};
 use crate::core::fixups::Rules;
@@ -54,15 +54,12 @@ pub struct Syncer<'a> {
     pub rules: &'a Rules,
     /// Whether downloaded reports are archived.
     pub archive: bool,
-    /// Reports packed at once: each packing holds zstd's tables (megabytes at the archive's
-    /// level), so with dozens of downloads in flight they are packed a few at a time, as many as
-    /// the cores can run, not one set of tables per worker.
-    packing: Places,
+    /// The one archive packer the download workers take turns with: its zstd tables (megabytes
+    /// at the archive's level) are made once, not once per worker or per report, and one core
+    /// packs far faster than reports arrive (about 1 ms each).
+    packer: Mutex<Packer>,
     jitter: Mutex<Jitter>,
 }
-
-/// Archive copies packed at once.
-const PACKING_AT_ONCE: usize = 2;
 
 /// How a worker's download of one report ended.
 type Fetched = Result<Report, ApiError>;
@@ -114,7 +111,7 @@ impl<'a> Syncer<'a> {
             rescan: RescanMode::Off,
             rules: Rules::builtin(),
             archive: true,
-            packing: Places::new(PACKING_AT_ONCE),
+            packer: Mutex::new(Packer::new()),
             jitter: Mutex::new(Jitter::new(seed())),
         }
     }
@@ -487,10 +484,7 @@ impl<'a> Syncer<'a> {
         let (report, raw) = self.call("match report", || self.client.pgcr(id))?;
         let mut rows = pgcr::normalize(id, &report, self.rules).map_err(|e| ApiError::BadBody(e.to_string()))?;
         let archive = raw.filter(|_| self.archive).map(|raw| Archived {
-            copy: {
-                let _place = self.packing.take();
-                archive::pack(&raw)
-            },
+            copy: lock(&self.packer).pack(&raw),
             digest: Some(refresh::digest(&rows)),
             parts: Some(reparse::part_digests(&rows)),
         });

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::Mutex;
 
 use super::{lock, Syncer};
-use crate::core::archive::{self, Archived};
+use crate::core::archive::Archived;
 use crate::core::bungie::envelope::ApiError;
 use crate::core::ids::ActivityId;
 use crate::shell::error::Error;
@@ -58,11 +58,8 @@ impl Syncer<'_> {
         while !self.stop.requested() {
             let Some(&id) = lock(jobs).next() else { break };
             let fetched = self.call("match report", || self.client.pgcr(id)).and_then(|(_, raw)| {
-                raw.map(|raw| {
-                    let _place = self.packing.take();
-                    Archived { copy: archive::pack(&raw), digest: None, parts: None }
-                })
-                .ok_or_else(|| ApiError::BadBody("the report has no Response object".to_string()))
+                raw.map(|raw| Archived { copy: lock(&self.packer).pack(&raw), digest: None, parts: None })
+                    .ok_or_else(|| ApiError::BadBody("the report has no Response object".to_string()))
             });
             if tx.send((id, fetched)).is_err() {
                 break;
