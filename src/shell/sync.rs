@@ -376,43 +376,77 @@ impl<'a> Syncer<'a> {
     }
 
     /// Stores the queued reports: those with an archive copy from it, the others downloaded.
+    /// One tally counts both, so a failure while rebuilding counts like one while downloading.
     fn download(&self, store: &mut Store, ids: &[ActivityId], label: &str) -> Result<Downloads, Error> {
-        let (rebuilt, to_fetch) = self.rebuild_archived(store, ids)?;
-        let mut downloads = self.download_fresh(store, &to_fetch, label)?;
-        downloads.new += rebuilt;
-        Ok(downloads)
+        let mut tally = Tally::new(ids.len());
+        let to_fetch = self.rebuild_archived(store, ids, &mut tally)?;
+        self.download_fresh(store, &to_fetch, label, tally)
     }
 
     /// Stores the rows of the queued reports that have an archive copy (a copy kept while rows
-    /// were deleted, say) from that copy, never downloading them again. Returns how many, and
-    /// the reports left to download (those without a copy, or whose copy cannot be read).
-    fn rebuild_archived(&self, store: &mut Store, ids: &[ActivityId]) -> Result<(usize, Vec<ActivityId>), Error> {
+    /// were deleted, say) from that copy, never downloading them again; with DCLI_FIX_DATA their
+    /// nameless members are repaired first, as for a downloaded report, and a failed lookup
+    /// leaves the report queued. Returns the reports left to download: those without a copy,
+    /// or whose copy cannot be read (none once the round is ending).
+    fn rebuild_archived(
+        &self,
+        store: &mut Store,
+        ids: &[ActivityId],
+        tally: &mut Tally,
+    ) -> Result<Vec<ActivityId>, Error> {
         let archived = store.archived_among(ids)?;
-        let mut rebuilt = Vec::with_capacity(archived.len());
+        let work = if self.fix_data && !archived.is_empty() { Some(self.work(store, &[])?) } else { None };
+        let mut done = HashSet::with_capacity(archived.len());
         for &id in &archived {
             self.stop.check()?;
             let Some(copy) = store.archived(id)? else { continue };
             // No digest: the rows are not stored, whatever the copy last gave.
-            if let Ok(Rederived::Rewrite(rewrite)) =
-                reparse::rederive(id, &Archived { digest: None, parts: None, ..copy }, self.rules)
-            {
-                store.rewrite_reports(&[rewrite])?;
-                rebuilt.push(id);
+            let copy = Archived { digest: None, parts: None, ..copy };
+            let Ok(Rederived::Rewrite(mut rewrite)) = reparse::rederive(id, &copy, self.rules) else { continue };
+            done.insert(id);
+            match work.as_ref().map_or(Ok(()), |work| self.repair_members(&mut rewrite.rows, work)) {
+                Ok(()) => {
+                    store.rewrite_reports(std::slice::from_ref(&rewrite))?;
+                    tally.stored(true);
+                }
+                Err(e) => self.count_failure(store, tally, id, &e)?,
+            }
+            if tally.ending() {
+                return Ok(Vec::new());
             }
         }
-        let rebuilt: HashSet<ActivityId> = rebuilt.into_iter().collect();
-        let rest = ids.iter().copied().filter(|id| !rebuilt.contains(id)).collect();
-        Ok((rebuilt.len(), rest))
+        Ok(ids.iter().copied().filter(|id| !done.contains(id)).collect())
     }
 
-    /// Downloads reports on the worker pool and stores each as it arrives.
-    fn download_fresh(&self, store: &mut Store, ids: &[ActivityId], label: &str) -> Result<Downloads, Error> {
+    /// Counts a report's failure in the tally and, when it counts as a try, records it.
+    fn count_failure(
+        &self,
+        store: &mut Store,
+        tally: &mut Tally,
+        id: ActivityId,
+        e: &ApiError,
+    ) -> Result<(), StoreError> {
+        if let Failed::Try { .. } = tally.failed(e) {
+            let runs = store.record_failure(id, &e.to_string(), &now_text())?;
+            self.out.status(&download::failure_line(id, e, runs));
+        }
+        Ok(())
+    }
+
+    /// Downloads reports on the worker pool and stores each as it arrives, counting them in
+    /// `tally`.
+    fn download_fresh(
+        &self,
+        store: &mut Store,
+        ids: &[ActivityId],
+        label: &str,
+        mut tally: Tally,
+    ) -> Result<Downloads, Error> {
         if ids.is_empty() {
-            return Ok(Downloads::default());
+            return tally.finish().map_err(Error::from);
         }
         let bar = self.out.bar(label, ids.len() as u64);
         let work = self.work(store, ids)?;
-        let mut tally = Tally::new(ids.len());
         // Bounded: when the writer falls behind, workers wait instead of piling reports up in
         // memory, so memory stays flat however long the queue.
         let (tx, rx) = mpsc::sync_channel::<(ActivityId, Fetched)>(self.concurrency);
@@ -464,12 +498,7 @@ impl<'a> Syncer<'a> {
                     let stored = store.store_fetched_pgcr(&rows, &fetch, archive.as_ref())?;
                     tally.stored(stored == Stored::New);
                 }
-                Err(e) => {
-                    if let Failed::Try { .. } = tally.failed(&e) {
-                        let runs = store.record_failure(id, &e.to_string(), &now_text())?;
-                        self.out.status(&download::failure_line(id, &e, runs));
-                    }
-                }
+                Err(e) => self.count_failure(store, tally, id, &e)?,
             }
             if tally.ending() {
                 halt.store(true, Ordering::SeqCst);

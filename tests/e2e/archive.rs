@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use dclisync_testkit::oracle::expected_tables;
+
 use crate::common::{add_all, data_dir, db_path, Db, Dclisync, FakeBungie, World, WorldConfig, API_KEY};
 
 /// Every public match stored as a made-up mode 999.
@@ -124,6 +126,47 @@ fn a_report_with_an_archive_copy_is_rebuilt_from_it_not_downloaded() {
     let pgcrs = fake.requests_since(mark).iter().filter(|r| r.path.contains("PostGameCarnageReport")).count();
     assert_eq!(pgcrs, 0, "no report downloaded again");
     assert_eq!(Db::open(dir.path()).dump().diff(&before), None, "every row back, from the archive");
+}
+
+#[test]
+fn with_dcli_fix_data_a_report_rebuilt_from_its_copy_gets_its_nameless_members_repaired() {
+    let world = World::generate(&WorldConfig::tiny());
+    let expected = expected_tables(&world, true);
+    assert_ne!(
+        expected.rows("member"),
+        expected_tables(&world, false).rows("member"),
+        "the world has nameless members"
+    );
+    let fake = FakeBungie::start(world, API_KEY);
+    let dir = data_dir();
+    sync_all(dir.path(), &fake, &[]);
+    {
+        // The rows of every match gone, with every member but the tracked players, as after a
+        // sync without DCLI_FIX_DATA whose rows were then dropped; the copies stay.
+        let conn = rusqlite::Connection::open(db_path(dir.path())).expect("open the database");
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; DELETE FROM activity;
+             DELETE FROM member WHERE member_id NOT IN (SELECT member FROM sync);
+             UPDATE activity_queue SET synced = 0;",
+        )
+        .expect("forget the rows");
+    }
+    let mark = fake.mark();
+    Dclisync::new(dir.path())
+        .api(&fake)
+        .env("DCLI_FIX_DATA", "true")
+        .args(["--sync", "--max-rps", "0"])
+        .run()
+        .assert_success();
+    let asked = fake.requests_since(mark);
+    assert_eq!(asked.iter().filter(|r| r.path.contains("PostGameCarnageReport")).count(), 0, "nothing downloaded");
+    assert!(asked.iter().any(|r| r.path.contains("GetMembershipsById")), "the nameless members were looked up");
+    let diffs = Db::open(dir.path()).rows().diff(&expected, 3);
+    assert!(
+        diffs.is_empty(),
+        "rows as a sync with DCLI_FIX_DATA stores them:\n{}",
+        diffs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+    );
 }
 
 #[test]
