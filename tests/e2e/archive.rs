@@ -90,7 +90,10 @@ fn a_reparsed_database_equals_one_synced_with_the_rules_in_force() {
 
 #[test]
 fn a_reparse_killed_midway_then_rerun_equals_one_never_stopped() {
-    let fake = FakeBungie::start(World::generate(&WorldConfig::small()), API_KEY);
+    let fake = FakeBungie::start(
+        World::generate(&WorldConfig { public_matches_per_character: 80, ..WorldConfig::small() }),
+        API_KEY,
+    );
     let killed = data_dir();
     sync_all(killed.path(), &fake, &[]);
     std::fs::write(killed.path().join("fixups.toml"), PUBLIC_AS_999).expect("write rules");
@@ -101,11 +104,19 @@ fn a_reparse_killed_midway_then_rerun_equals_one_never_stopped() {
         .expect("copy the database");
     reparse(whole.path());
 
-    let running = Dclisync::new(killed.path()).arg("--reparse").spawn();
-    std::thread::sleep(Duration::from_millis(40));
+    let public = public_count(&Db::open(killed.path()));
+    let reparsed = |dir: &Path| Db::open(dir).scalar("SELECT COUNT(*) FROM activity WHERE mode = 999");
+    let copies = Db::open(killed.path()).scalar("SELECT COUNT(*) FROM dclisync_archive");
+    assert!(copies > 600, "{copies} copies: too few for a reparse of several transactions (500 copies each)");
+
+    // Killed as soon as its first transaction is seen committed: part way through the run.
+    let mut running = Dclisync::new(killed.path()).arg("--reparse").spawn();
+    let part_way = running.wait_for(Duration::from_secs(30), |_, _| reparsed(killed.path()) > 0);
     running.signal(libc::SIGKILL);
-    // Cut somewhere: before, inside or between transactions; the rerun must end the same.
-    let _ = running.wait();
+    let out = running.wait();
+    assert!(part_way && out.code.is_none(), "the reparse was still running when killed: {out}");
+    let at_kill = reparsed(killed.path());
+    assert!(at_kill > 0 && at_kill < public, "killed part way: {at_kill} of {public} public matches rewritten");
     reparse(killed.path());
     assert_eq!(Db::open(killed.path()).dump().diff(&Db::open(whole.path()).dump()), None, "killed and rerun = whole");
 }
