@@ -1,6 +1,8 @@
 //! The archive and `--reparse`: every downloaded report is kept, a new rule reaches the stored
-//! rows with no key and no request, a second reparse writes nothing, a killed reparse finishes
-//! on the rerun as if never stopped, and a report whose copy is kept is never downloaded again.
+//! rows with no key and no request, a second reparse writes nothing, a reparse never runs
+//! beside a sync (it refuses while one holds the database), a killed reparse finishes on the
+//! rerun as if never stopped, and a report whose copy is kept is never downloaded again (with
+//! DCLI_FIX_DATA, its nameless players are still looked up).
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,6 +10,7 @@ use std::time::Duration;
 use dclisync_testkit::oracle::expected_tables;
 
 use crate::common::{add_all, data_dir, db_path, Db, Dclisync, FakeBungie, World, WorldConfig, API_KEY};
+use dclisync_testkit::fake::FaultKind;
 
 /// Every public match stored as a made-up mode 999.
 const PUBLIC_AS_999: &str = "[[rule]]\nprivate = false\nset = 999\n";
@@ -68,6 +71,25 @@ fn a_new_rule_reaches_stored_rows_by_reparse_without_bungie_and_a_second_reparse
     let second = reparse(dir.path());
     assert!(second.stdout.contains(&format!("{stored} reports reparsed, 0 changed")), "{second}");
     assert!(database_bytes(dir.path()) == before, "a second reparse leaves the database's bytes as they were");
+}
+
+#[test]
+fn a_reparse_refuses_while_a_sync_holds_the_database_and_changes_nothing() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
+    let dir = data_dir();
+    sync_all(dir.path(), &fake, &[]);
+    std::fs::write(dir.path().join("fixups.toml"), PUBLIC_AS_999).expect("write rules");
+    // The lock a running sync holds.
+    let holder = std::fs::File::create(dir.path().join("dcli.sqlite3.lock")).expect("lock file");
+    holder.try_lock().expect("the test holds the lock");
+    let before = Db::open(dir.path()).dump();
+    let out = Dclisync::new(dir.path()).arg("--reparse").run();
+    out.assert_code(1);
+    assert!(out.stderr.contains("dcli.sqlite3.lock") && out.stderr_lower().contains("another dclisync"), "{out}");
+    assert_eq!(Db::open(dir.path()).dump().diff(&before), None, "nothing reparsed while the lock is held");
+    drop(holder);
+    reparse(dir.path());
+    assert!(Db::open(dir.path()).scalar("SELECT COUNT(*) FROM activity WHERE mode = 999") > 0, "reparsed once free");
 }
 
 #[test]
@@ -140,7 +162,7 @@ fn a_report_with_an_archive_copy_is_rebuilt_from_it_not_downloaded() {
 }
 
 #[test]
-fn with_dcli_fix_data_a_report_rebuilt_from_its_copy_gets_its_nameless_members_repaired() {
+fn with_dcli_fix_data_a_report_rebuilt_from_its_copy_is_repaired_and_a_failed_lookup_keeps_it_queued() {
     let world = World::generate(&WorldConfig::tiny());
     let expected = expected_tables(&world, true);
     assert_ne!(
@@ -162,13 +184,26 @@ fn with_dcli_fix_data_a_report_rebuilt_from_its_copy_gets_its_nameless_members_r
         )
         .expect("forget the rows");
     }
+    let fix_data_sync = || Dclisync::new(dir.path()).api(&fake).env("DCLI_FIX_DATA", "true").arg("--sync").run();
+
+    // Maintenance at the first lookup: the round ends, the report stays queued, no try counted.
+    fake.fail_next(FaultKind::Maintenance, 1, "/Platform/User/GetMembershipsById/");
     let mark = fake.mark();
-    Dclisync::new(dir.path())
-        .api(&fake)
-        .env("DCLI_FIX_DATA", "true")
-        .args(["--sync", "--max-rps", "0"])
-        .run()
-        .assert_success();
+    let out = fix_data_sync();
+    assert_eq!(
+        fake.requests_since(mark).iter().filter(|r| r.path.contains("PostGameCarnageReport")).count(),
+        0,
+        "{out}"
+    );
+    out.assert_code(1);
+    assert!(out.stderr_lower().contains("maintenance"), "{out}");
+    let db = Db::open(dir.path());
+    assert!(db.unsynced_queue_rows() > 0, "the rest stays queued");
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM dclisync_attempt"), 0, "maintenance is not a failure of a match");
+    drop(db);
+
+    let mark = fake.mark();
+    fix_data_sync().assert_success();
     let asked = fake.requests_since(mark);
     assert_eq!(asked.iter().filter(|r| r.path.contains("PostGameCarnageReport")).count(), 0, "nothing downloaded");
     assert!(asked.iter().any(|r| r.path.contains("GetMembershipsById")), "the nameless members were looked up");
