@@ -194,8 +194,9 @@ mod tests {
     }
 
     proptest! {
-        /// A pass never loses a report: stored new, stored already and left queued add up to
-        /// what it set out to fetch, whatever order the answers came in.
+        /// A pass never loses a report: each stored report is counted as new or as stored
+        /// already, and those with the ones left queued add up to what it set out to fetch,
+        /// whatever order the answers came in.
         #[test]
         fn every_report_is_counted_once(answers in proptest::collection::vec(0u8..4, 0..60), extra in 0usize..5) {
             let mut tally = Tally::new(answers.len() + extra);
@@ -208,6 +209,8 @@ mod tests {
                 }
             }
             let d = tally.finish().expect("no reason to end");
+            let count = |kind: u8| answers.iter().filter(|a| **a == kind).count();
+            prop_assert_eq!((d.new, d.already_stored), (count(0), count(1)));
             prop_assert_eq!(d.new + d.already_stored + d.left_queued, answers.len() + extra);
         }
     }

@@ -145,6 +145,22 @@ pub fn summary_line(t: &Tally) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn only_every_group_is_all() {
+        assert!(Tables::ALL.is_all());
+        let one_short = [
+            Tables { activity: false, ..Tables::ALL },
+            Tables { modes: false, ..Tables::ALL },
+            Tables { teams: false, ..Tables::ALL },
+            Tables { members: false, ..Tables::ALL },
+            Tables { stats: false, ..Tables::ALL },
+        ];
+        for tables in one_short {
+            assert!(!tables.is_all(), "{tables:?}");
+        }
+        assert!(!Tables::default().is_all());
+    }
+
     fn copy_of(name: &str) -> (ActivityId, String) {
         let whole = crate::testdata::json(&format!("pgcr/{name}.json"));
         let id = whole["Response"]["activityDetails"]["instanceId"].as_str().and_then(|s| s.parse().ok()).expect("id");
