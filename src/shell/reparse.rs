@@ -1,9 +1,10 @@
 //! `--reparse`: rewrites stored rows from the archive with the rules in force, with no key and
 //! no request. It holds the sync lock (a sync and a reparse of one database never overlap),
 //! reads the archive [`PAGE`] copies at a time, asks the core what each copy now gives
-//! ([`crate::core::reparse`], on every core) and rewrites each page's changed reports, only the table groups that changed, in one transaction, so a
-//! kill loses at most the page in hand and a rerun picks up where it stopped (what was
-//! rewritten now matches its digest and is skipped).
+//! ([`crate::core::reparse`], on every core) and rewrites each page's changed reports, only in
+//! the table groups that changed, in one transaction, so a kill loses at most the page in hand
+//! and a rerun picks up where it stopped (what was rewritten now matches its digest and is
+//! skipped).
 
 use crate::core::archive::Archived;
 use crate::core::cli::Config;

@@ -54,9 +54,9 @@ pub struct Syncer<'a> {
     pub rules: &'a Rules,
     /// Whether downloaded reports are archived.
     pub archive: bool,
-    /// The one archive packer the download workers take turns with: its zstd tables (megabytes
-    /// at the archive's level) are made once, not once per worker or per report, and one core
-    /// packs far faster than reports arrive (about 1 ms each).
+    /// The one archive packer the download workers take turns with: its zstd tables (about
+    /// 1.5 MB) are made once, not once per worker or per report, and one core packs far faster
+    /// than reports arrive (about 1 ms each).
     packer: Mutex<Packer>,
     jitter: Mutex<Jitter>,
 }

@@ -7,10 +7,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use dclisync_testkit::fake::FaultKind;
 use dclisync_testkit::oracle::expected_tables;
 
 use crate::common::{add_all, data_dir, db_path, Db, Dclisync, FakeBungie, World, WorldConfig, API_KEY};
-use dclisync_testkit::fake::FaultKind;
 
 /// Every public match stored as a made-up mode 999.
 const PUBLIC_AS_999: &str = "[[rule]]\nprivate = false\nset = 999\n";
@@ -156,7 +156,7 @@ fn a_report_with_an_archive_copy_is_rebuilt_from_it_not_downloaded() {
     }
     let mark = fake.mark();
     Dclisync::new(dir.path()).api(&fake).args(["--sync", "--max-rps", "0"]).run().assert_success();
-    let pgcrs = fake.requests_since(mark).iter().filter(|r| r.path.contains("PostGameCarnageReport")).count();
+    let pgcrs = fake.requests_since(mark).iter().filter(|r| r.is_pgcr()).count();
     assert_eq!(pgcrs, 0, "no report downloaded again");
     assert_eq!(Db::open(dir.path()).dump().diff(&before), None, "every row back, from the archive");
 }
@@ -190,11 +190,7 @@ fn with_dcli_fix_data_a_report_rebuilt_from_its_copy_is_repaired_and_a_failed_lo
     fake.fail_next(FaultKind::Maintenance, 1, "/Platform/User/GetMembershipsById/");
     let mark = fake.mark();
     let out = fix_data_sync();
-    assert_eq!(
-        fake.requests_since(mark).iter().filter(|r| r.path.contains("PostGameCarnageReport")).count(),
-        0,
-        "{out}"
-    );
+    assert_eq!(fake.requests_since(mark).iter().filter(|r| r.is_pgcr()).count(), 0, "{out}");
     out.assert_code(1);
     assert!(out.stderr_lower().contains("maintenance"), "{out}");
     let db = Db::open(dir.path());
@@ -205,7 +201,7 @@ fn with_dcli_fix_data_a_report_rebuilt_from_its_copy_is_repaired_and_a_failed_lo
     let mark = fake.mark();
     fix_data_sync().assert_success();
     let asked = fake.requests_since(mark);
-    assert_eq!(asked.iter().filter(|r| r.path.contains("PostGameCarnageReport")).count(), 0, "nothing downloaded");
+    assert_eq!(asked.iter().filter(|r| r.is_pgcr()).count(), 0, "nothing downloaded");
     assert!(asked.iter().any(|r| r.path.contains("GetMembershipsById")), "the nameless members were looked up");
     let diffs = Db::open(dir.path()).rows().diff(&expected, 3);
     assert!(
@@ -237,7 +233,7 @@ fn archive_missing_fills_a_database_synced_with_the_archive_off_and_reparse_then
     fill.assert_success();
     assert!(fill.stdout.contains(&format!("{stored} stored reports have no archive copy")), "{fill}");
     assert!(fill.stdout.contains(&format!("archived {stored} report(s)")), "{fill}");
-    let pgcrs = fake.requests_since(mark).iter().filter(|r| r.path.contains("PostGameCarnageReport")).count();
+    let pgcrs = fake.requests_since(mark).iter().filter(|r| r.is_pgcr()).count();
     assert_eq!(pgcrs as i64, stored, "one request per missing copy");
     let db = Db::open(dir.path());
     assert_eq!(db.scalar("SELECT COUNT(*) FROM dclisync_archive"), stored, "every copy kept");
