@@ -71,28 +71,12 @@ pub fn clean_env(cmd: &mut Command) -> &mut Command {
 
 /// The `Response` of a Bungie envelope written as pretty-printed JSON (`testdata/`), compacted
 /// as Bungie sends it: the same keys in the same order, no whitespace between tokens. (Going
-/// through `serde_json::Value` would sort the keys.)
+/// through `serde_json::Value` would sort the keys; the raw text keeps them.)
 pub fn compact_response(envelope: &str) -> Result<String, String> {
-    let compact = compact_json(envelope);
-    let key = "\"Response\":";
-    let start = compact.find(key).ok_or("no Response in the envelope")? + key.len();
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (i, c) in compact[start..].char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '{' | '[' if !in_string => depth += 1,
-            '}' | ']' if !in_string => {
-                depth = depth.checked_sub(1).ok_or("unbalanced JSON")?;
-                if depth == 0 {
-                    return Ok(compact[start..start + i + 1].to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    Err("the Response never ends".to_string())
+    let fields: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(envelope).map_err(|e| format!("not a JSON object: {e}"))?;
+    let response = fields.get("Response").ok_or("no Response in the envelope")?;
+    Ok(compact_json(response.get()))
 }
 
 /// JSON text without the whitespace between its tokens.
