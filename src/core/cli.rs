@@ -4,6 +4,11 @@
 //! `dclisync [-v] [-D DIR] [-k KEY] [-i GROUP] [-A NAME#CODE...] [-r NAME#CODE...]
 //! [-s [NAME#CODE...]] [-l] [-d] [-I SECONDS]`, with `-h`/`--help` and `-V`/`--version` as clap
 //! makes them. The rules:
+//! - `--version` names the commit the binary was built from as well as the version
+//!   ([`version_text`]), so that a bug report says exactly what was run. The commit comes from
+//!   the build's environment, `DCLISYNC_COMMIT` or else GitHub Actions' `GITHUB_SHA` (the
+//!   release builds run there); a build without either, such as `cargo install dclisync`, says
+//!   the commit is unknown. No build script and no git are needed either way.
 //! - At least one action is required: `--import-group`, `--add`, `--remove`, `--sync` or
 //!   `--list`. Given together they run in the order import, add, remove, sync, list, whatever
 //!   their order on the line, so one run can add players, sync them and list the result.
@@ -78,6 +83,28 @@ pub const DEFAULT_MAX_RPS: f64 = 25.0;
 /// The user's fix-up rules, in the data folder, unless `--fixups` names another file.
 pub const FIXUPS_FILE: &str = "fixups.toml";
 
+/// The commit this binary was built from, as the build's environment named it (read when
+/// compiling, not at run time).
+const BUILD_COMMIT: Option<&str> = match option_env!("DCLISYNC_COMMIT") {
+    Some(commit) => Some(commit),
+    None => option_env!("GITHUB_SHA"),
+};
+
+/// Hex digits of a commit id `--version` shows: git's own unambiguous short form.
+const SHOWN_COMMIT_DIGITS: usize = 12;
+
+/// What `--version` prints after the name: `0.1.0 (commit 3bc4476e1f2a)`, or
+/// `0.1.0 (commit unknown)` when `commit` is absent or is not a git commit id (7 to 40 hex
+/// digits, which is all a build environment can be trusted to have put there).
+pub fn version_text(version: &str, commit: Option<&str>) -> String {
+    let commit =
+        commit.map(str::trim).filter(|c| (7..=40).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    match commit {
+        Some(c) => format!("{version} (commit {})", &c[..c.len().min(SHOWN_COMMIT_DIGITS)].to_ascii_lowercase()),
+        None => format!("{version} (commit unknown)"),
+    }
+}
+
 /// Downloads the Destiny 2 Crucible activity history of a list of players from Bungie.net into
 /// a local sqlite3 database (dcli.sqlite3) and keeps it in sync.
 ///
@@ -85,7 +112,7 @@ pub const FIXUPS_FILE: &str = "fixups.toml";
 #[derive(Debug, Parser)]
 #[command(
     name = "dclisync",
-    version,
+    version = version_text(env!("CARGO_PKG_VERSION"), BUILD_COMMIT),
     about,
     long_about = None,
     after_help = "Actions run in the order import, add, remove, sync, list.\n\n\
@@ -392,6 +419,23 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn the_version_names_the_commit_when_the_build_had_one() {
+        let sha = "3BC4476E1F2A9D0C8B7A6F5E4D3C2B1A09F8E7D6";
+        let too_long = format!("{sha}00");
+        for (commit, expected) in [
+            (Some(sha), "1.2.3 (commit 3bc4476e1f2a)"),
+            (Some(" 3bc4476\n"), "1.2.3 (commit 3bc4476)"),
+            (None, "1.2.3 (commit unknown)"),
+            (Some(""), "1.2.3 (commit unknown)"),
+            (Some("3bc447"), "1.2.3 (commit unknown)"),
+            (Some("not-a-commit"), "1.2.3 (commit unknown)"),
+            (Some(too_long.as_str()), "1.2.3 (commit unknown)"),
+        ] {
+            assert_eq!(version_text("1.2.3", commit), expected, "{commit:?}");
+        }
     }
 
     #[test]
