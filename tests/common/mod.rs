@@ -77,11 +77,15 @@ fn turn() -> Option<Turn> {
 /// What one run of the binary did.
 #[derive(Debug)]
 pub struct Output {
-    /// Exit code; `None` when killed by a signal.
+    /// Exit code; `None` when killed by a signal (on Unix; Windows has no signals, and a process
+    /// [`Running::kill`] ended exits 1).
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
     pub timed_out: bool,
+    /// Still running when [`Running::kill`] ended it: a crash in the middle of its work, on any
+    /// system, where `code` tells it only on Unix.
+    pub killed: bool,
     pub elapsed: Duration,
     pub command: String,
 }
@@ -224,6 +228,18 @@ impl Dclisync {
         self
     }
 
+    /// Starts the process as the leader of a console process group of its own, so that
+    /// [`Running::ctrl_break`] reaches it alone. A test process without a console (a service
+    /// runner) gets one first, for the child to share.
+    #[cfg(windows)]
+    pub fn in_own_console_group(mut self) -> Self {
+        use std::os::windows::process::CommandExt;
+        // SAFETY: no arguments; it fails harmlessly when a console is already attached.
+        unsafe { windows_console::AllocConsole() };
+        self.cmd.creation_flags(windows_console::CREATE_NEW_PROCESS_GROUP);
+        self
+    }
+
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -330,6 +346,17 @@ impl Running {
         assert_eq!(rc, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
     }
 
+    /// Sends the console's Ctrl-Break to the process, the Windows stop signal a test can aim
+    /// at one process (Ctrl-C goes to every process on the console, the test runner too).
+    /// dclisync's Ctrl-C handler takes both alike; the process must have been started
+    /// [`Dclisync::in_own_console_group`].
+    #[cfg(windows)]
+    pub fn ctrl_break(&self) {
+        // SAFETY: both calls take plain integers and touch no memory of ours.
+        let sent = unsafe { windows_console::GenerateConsoleCtrlEvent(windows_console::CTRL_BREAK_EVENT, self.pid()) };
+        assert_ne!(sent, 0, "GenerateConsoleCtrlEvent: {}", std::io::Error::last_os_error());
+    }
+
     /// Wait for the exit, killing the process once its timeout has passed.
     pub fn wait(mut self) -> Output {
         let mut timed_out = false;
@@ -344,22 +371,29 @@ impl Running {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        self.finish(status.code(), timed_out)
+        self.finish(status.code(), timed_out, false)
     }
 
-    /// SIGKILL now (a crash or `kill -9`), then collect the output.
+    /// Kills the process now, as a crash or `kill -9` would (SIGKILL on Unix, TerminateProcess
+    /// on Windows), then collects the output; [`Output::killed`] says whether it was still
+    /// running.
     pub fn kill(mut self) -> Output {
+        let running = !self.has_exited();
         let _ = self.child.kill();
         let status = self.child.wait().expect("wait after kill");
-        self.finish(status.code(), false)
+        // On Unix the status tells a kill from an exit; on Windows, the process was running
+        // just before.
+        let killed = if cfg!(unix) { status.code().is_none() } else { running };
+        self.finish(status.code(), false, killed)
     }
 
-    fn finish(self, code: Option<i32>, timed_out: bool) -> Output {
+    fn finish(self, code: Option<i32>, timed_out: bool, killed: bool) -> Output {
         Output {
             code,
             stdout: self.out.finish(),
             stderr: self.err.finish(),
             timed_out,
+            killed,
             elapsed: self.started.elapsed(),
             command: self.command,
         }
@@ -450,5 +484,20 @@ impl Checks {
             self.failures.len(),
             self.failures.join("\n  - ")
         );
+    }
+}
+
+/// The two console calls the Windows stop tests need, declared here rather than adding a crate
+/// for them.
+#[cfg(windows)]
+mod windows_console {
+    pub const CTRL_BREAK_EVENT: u32 = 1;
+    /// `CreateProcess` flag: the child leads a new console process group.
+    pub const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        pub fn GenerateConsoleCtrlEvent(ctrl_event: u32, process_group_id: u32) -> i32;
+        pub fn AllocConsole() -> i32;
     }
 }

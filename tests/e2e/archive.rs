@@ -134,9 +134,8 @@ fn a_reparse_killed_midway_then_rerun_equals_one_never_stopped() {
     // Killed as soon as its first transaction is seen committed: part way through the run.
     let mut running = Dclisync::new(killed.path()).arg("--reparse").spawn();
     let part_way = running.wait_for(Duration::from_secs(30), |_, _| reparsed(killed.path()) > 0);
-    running.signal(libc::SIGKILL);
-    let out = running.wait();
-    assert!(part_way && out.code.is_none(), "the reparse was still running when killed: {out}");
+    let out = running.kill();
+    assert!(part_way && out.killed, "the reparse was still running when killed: {out}");
     let at_kill = reparsed(killed.path());
     assert!(at_kill > 0 && at_kill < public, "killed part way: {at_kill} of {public} public matches rewritten");
     reparse(killed.path());

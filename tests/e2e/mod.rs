@@ -21,3 +21,4 @@ mod stored_rows;
 mod sync;
 mod sync_list;
 mod throttle;
+mod windows;

@@ -1,9 +1,7 @@
 //! The sync list: `--add`, `--remove`, `--list` and `--import-group`, and where the database
 //! lives by default.
 
-use std::time::Duration;
-
-use crate::common::{add_all, clean_run, data_dir, list, Db, Dclisync, FakeBungie, World, WorldConfig, API_KEY};
+use crate::common::{add_all, clean_run, data_dir, list, sync, Db, Dclisync, FakeBungie, World, WorldConfig, API_KEY};
 
 /// Lines of `--list` output that mention `name`.
 fn lines_naming<'a>(stdout: &'a str, name: &str) -> Vec<&'a str> {
@@ -127,8 +125,23 @@ fn url_query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
     query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
+/// Where the platform's local data folder puts the database for a HOME and XDG_DATA_HOME below
+/// `sandbox`. Windows has no such test: its folder comes from the system (the Known Folder
+/// API), not from the environment, so the run would write into the real user's
+/// `%LOCALAPPDATA%\dcli`.
+#[cfg(not(windows))]
+fn default_database(sandbox: &std::path::Path) -> std::path::PathBuf {
+    let folder = if cfg!(target_os = "macos") {
+        sandbox.join("home").join("Library").join("Application Support")
+    } else {
+        sandbox.join("xdg-data")
+    };
+    folder.join("dcli").join("dcli.sqlite3")
+}
+
+#[cfg(not(windows))]
 #[test]
-fn without_a_data_dir_the_database_goes_to_the_xdg_data_folder() {
+fn without_a_data_dir_the_database_goes_to_the_platform_data_folder() {
     let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
     let sandbox = data_dir();
     let player = fake.world().players[0].bungie_name();
@@ -136,9 +149,28 @@ fn without_a_data_dir_the_database_goes_to_the_xdg_data_folder() {
     let out = Dclisync::without_data_dir(sandbox.path())
         .api(&fake)
         .args(["-A", &player])
-        .timeout(Duration::from_secs(20))
+        .timeout(std::time::Duration::from_secs(20))
         .run();
     out.assert_success();
-    let expected = sandbox.path().join("xdg-data").join("dcli").join("dcli.sqlite3");
-    assert!(expected.is_file(), "no database at {} (XDG_DATA_HOME/dcli)\n{out}", expected.display());
+    let expected = default_database(sandbox.path());
+    assert!(expected.is_file(), "no database at {}\n{out}", expected.display());
+}
+
+#[test]
+fn a_data_folder_with_spaces_and_non_ascii_characters_holds_the_database_and_its_lock() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
+    let sandbox = data_dir();
+    // Not there yet: the run creates it, as it does the default folder.
+    let dir = sandbox.path().join("My Destiny data").join("Zoë ☆ 漢字");
+    add_all(&dir, &fake);
+    let out = sync(&dir, &fake);
+    out.assert_success();
+    assert!(dir.join("dcli.sqlite3").is_file(), "no database in {}\n{out}", dir.display());
+    assert!(dir.join("dcli.sqlite3.lock").is_file(), "the sync lock was not taken beside it\n{out}");
+    assert_eq!(Db::open(&dir).activity_ids(), fake.world().expected_activity_ids(), "every match stored");
+    let listed = list(&dir);
+    listed.assert_success();
+    for player in &fake.world().players {
+        assert_eq!(lines_naming(&listed.stdout, &player.bungie_name()).len(), 1, "{listed}");
+    }
 }
