@@ -53,3 +53,12 @@ mutants *ARGS:
 # same dictionary); `--measure` compares sizes and levels, `--held-out` guides real reports
 train-dictionary *ARGS:
     cargo run --release --quiet --example train_dictionary -- {{ARGS}}
+
+# cargo install --path ., with --version naming this checkout's commit
+install:
+    DCLISYNC_COMMIT="$(git rev-parse HEAD)" cargo install --locked --path .
+
+# Before a release: actionlint on the workflows, cargo publish --dry-run, dist plan, and this
+# machine's release archive and installers built by cargo-dist, its binary run (.ci/release-check)
+release-check:
+    .ci/release-check
