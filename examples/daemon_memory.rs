@@ -6,6 +6,9 @@
 //! `just bench-daemon` builds the release binary and runs this. The limit: over 50 idle rounds,
 //! resident memory grows by no more than 5 MB. Linux only (it reads `/proc`).
 
+// Elsewhere `main` only says so, and the rest stands unused.
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
