@@ -91,3 +91,28 @@ fn ctrl_break_while_the_daemon_sleeps_exits_130_at_once() {
     checks.that("exit at once while asleep", took < AT_ONCE, || format!("took {took:.2?}"));
     checks.finish(&out);
 }
+
+#[test]
+fn a_second_ctrl_break_exits_at_once_without_waiting_for_the_reports_in_hand() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
+    let dir = data_dir();
+    add_all(dir.path(), &fake);
+    fake.delay_pgcrs(Duration::from_secs(20));
+    let mut running = daemon(dir.path(), &fake);
+    let deadline = Instant::now() + EXPECT_WITHIN;
+    while fake.pgcr_requests() == 0 && !running.has_exited() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    running.ctrl_break();
+    assert!(
+        running.wait_for(EXPECT_WITHIN, |_, err| err.contains("again to quit at once")),
+        "the first Ctrl-Break was not acknowledged\n{}",
+        running.wait()
+    );
+    let took = time_exit(&mut running);
+    let out = running.wait();
+    let mut checks = Checks::new();
+    checks.eq("exit code", out.code, Some(130));
+    checks.that("the second Ctrl-Break exits at once", took < AT_ONCE, || format!("took {took:.2?}"));
+    checks.finish(&out);
+}
