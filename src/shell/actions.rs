@@ -30,8 +30,8 @@ use crate::shell::signal::Stop;
 use crate::shell::store::Store;
 use crate::shell::sync::{Gated, Syncer};
 
-/// Clan member pages read at the most (100 members a page).
-const MAX_CLAN_PAGES: usize = 100;
+/// Clan member pages read at the most: the roster's own bound (see `sync::MAX_ROSTER_PAGES`).
+const MAX_CLAN_PAGES: usize = crate::shell::sync::MAX_ROSTER_PAGES;
 
 /// Runs every action the configuration asks for, in the order import, add, remove, sync, list,
 /// and returns the round's figures. Failures of single players are reported as they happen and

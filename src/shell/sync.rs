@@ -41,7 +41,7 @@ mod missing;
 mod rosters;
 mod walk;
 
-pub use rosters::Gated;
+pub use rosters::{Gated, MAX_ROSTER_PAGES};
 
 use walk::{WalkStart, Walked, HISTORY_PAGES_AT_ONCE};
 

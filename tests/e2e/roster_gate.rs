@@ -94,10 +94,48 @@ fn the_roster_gate_reads_who_played_and_whoever_is_stale_and_nobody_else() {
     assert_eq!((profiles_read(&off), roster_pages(&off)), (everyone.clone(), 0));
 
     // A forgotten clan: its players stay on the list, and are read every round again.
-    let forgot = Dclisync::new(dir.path()).args(["--remove-group", &group]).run();
+    let forgot = Dclisync::new(dir.path()).args(["--remove-group", &group, "--list"]).run();
     forgot.assert_success();
     assert!(forgot.stdout.contains(&format!("forgot clan {group}")), "{forgot}");
     let plain = round(dir.path(), &fake, &[]);
     assert_eq!((profiles_read(&plain), roster_pages(&plain)), (everyone, 0), "no clan: everyone read, no roster");
     assert!(list(dir.path()).stdout.lines().all(|l| !l.starts_with("clan ")), "no clan listed any more");
+}
+
+/// `--follow-groups`: the daemon adds a member who joined the remembered clan and syncs them in
+/// the same round, and reports a member who left, who stays on the sync list.
+#[cfg(unix)]
+#[test]
+fn the_daemon_follows_the_clan_adding_who_joins_and_reporting_who_leaves() {
+    let mut world = World::generate(&WorldConfig { players: 4, ..WorldConfig::tiny() });
+    let newcomer = world.players[3].clone();
+    let leaver = world.players[1].clone();
+    let card = world.clan.leave(&newcomer.primary.membership_id).expect("every player is in the clan");
+    let fake = FakeBungie::start(world, API_KEY);
+    let group = fake.world().clan.group_id.clone();
+    let dir = data_dir();
+    Dclisync::new(dir.path()).api(&fake).args(["--import-group", &group]).run().assert_success();
+
+    let mut running = Dclisync::new(dir.path())
+        .api(&fake)
+        .args(["--sync", "--daemon", "--interval", "30", "--follow-groups"])
+        .timeout(Duration::from_secs(90))
+        .spawn();
+    let ended = |n: usize| move |out: &str, _: &str| out.matches(" ended: ").count() >= n;
+    assert!(running.wait_for(Duration::from_secs(30), ended(1)), "round 1: {}", running.stdout_so_far());
+    fake.change_world(|w| {
+        w.clan.join(card);
+        w.clan.leave(&leaver.primary.membership_id);
+    });
+    running.signal(libc::SIGUSR1);
+    assert!(running.wait_for(Duration::from_secs(30), ended(2)), "round 2: {}", running.stdout_so_far());
+    let out = running.kill();
+    let all = out.all();
+    assert!(all.contains(&format!("{} joined clan {group}: added to the sync list", newcomer.bungie_name())), "{all}");
+    assert!(all.contains(&format!("{} left clan {group}; still on the sync list", leaver.bungie_name())), "{all}");
+    let ids = Db::open(dir.path()).activity_ids();
+    let expected = fake.world().expected_activity_ids();
+    assert_eq!(ids, expected, "the newcomer's matches are stored in the round they were added");
+    let listed = list(dir.path()).stdout;
+    assert!(listed.contains(&newcomer.bungie_name()) && listed.contains(&leaver.bungie_name()), "{listed}");
 }

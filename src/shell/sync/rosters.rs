@@ -14,8 +14,10 @@ use crate::shell::clock::{now_text, unix_now};
 use crate::shell::error::Error;
 use crate::shell::store::Store;
 
-/// Roster pages read per clan at the most (100 members a page; Bungie's clans hold 100).
-pub(crate) const MAX_ROSTER_PAGES: usize = 100;
+/// Roster pages read per clan at the most, 100 members a page: a clan holds 100 members, but a
+/// Bungie group may hold far more, and a list of 100,000 is far beyond any; the bound only keeps
+/// a server that never ends its list from paging forever.
+pub const MAX_ROSTER_PAGES: usize = 1000;
 
 /// The players a round reads, and the gate's figures.
 #[derive(Debug, Default)]

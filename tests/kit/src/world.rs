@@ -396,6 +396,22 @@ impl Clan {
     pub fn nameless_members(&self) -> impl Iterator<Item = &ClanMember> {
         self.members().filter(|m| m.bungie_name.is_none())
     }
+
+    /// The member leaves the clan; returns them (none if they were not in it).
+    pub fn leave(&mut self, membership_id: &str) -> Option<ClanMember> {
+        self.pages.iter_mut().find_map(|page| {
+            let i = page.iter().position(|m| m.membership_id == membership_id)?;
+            Some(page.remove(i))
+        })
+    }
+
+    /// The member joins the clan, listed last.
+    pub fn join(&mut self, member: ClanMember) {
+        match self.pages.last_mut() {
+            Some(page) => page.push(member),
+            None => self.pages.push(vec![member]),
+        }
+    }
 }
 
 /// What a stored activity row must hold, modes aside (the [`crate::oracle`] has every column).
