@@ -139,3 +139,20 @@ fn the_daemon_follows_the_clan_adding_who_joins_and_reporting_who_leaves() {
     let listed = list(dir.path()).stdout;
     assert!(listed.contains(&newcomer.bungie_name()) && listed.contains(&leaver.bungie_name()), "{listed}");
 }
+
+/// Maintenance met while reading a roster ends the round with Bungie's message, reading no
+/// profile: a roster that cannot be read is not taken for a clan nobody plays in.
+#[test]
+fn maintenance_met_on_the_roster_ends_the_round_before_any_profile() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
+    let group = fake.world().clan.group_id.clone();
+    let dir = data_dir();
+    Dclisync::new(dir.path()).api(&fake).args(["--import-group", &group, "--sync"]).run().assert_success();
+    fake.start_maintenance();
+    let mark = fake.mark();
+    let out = Dclisync::new(dir.path()).api(&fake).arg("--sync").run();
+    out.assert_code(1);
+    assert!(out.stderr_lower().contains("maintenance"), "{out}");
+    let asked = fake.requests_since(mark);
+    assert_eq!((roster_pages(&asked), asked.len()), (1, 1), "the first roster page, and nothing after it: {out}");
+}

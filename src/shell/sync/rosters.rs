@@ -78,7 +78,12 @@ impl Syncer<'_> {
             let read = self.call("clan roster", || self.client.clan_members(group_id, page));
             let members = match read {
                 Ok(members) => members,
-                Err(e) if e == ApiError::Stopped || e.stops_round() => return Err(Error::Api(e)),
+                Err(ApiError::Stopped) => {
+                    // A stop signal ends the round with its own exit code.
+                    self.stop.check()?;
+                    return Err(Error::Api(ApiError::Stopped));
+                }
+                Err(e) if e.stops_round() => return Err(Error::Api(e)),
                 Err(e) => {
                     self.out.status(&format!(
                         "clan {group_id}: could not read page {page} of its roster ({e}); its members' profiles \
