@@ -103,7 +103,8 @@ fn the_roster_gate_reads_who_played_and_whoever_is_stale_and_nobody_else() {
 }
 
 /// `--follow-groups`: the daemon adds a member who joined the remembered clan and syncs them in
-/// the same round, and reports a member who left, who stays on the sync list.
+/// the same round, names one who joined without a Bungie name as not added, and reports a member
+/// who left, who stays on the sync list.
 #[cfg(unix)]
 #[test]
 fn the_daemon_follows_the_clan_adding_who_joins_and_reporting_who_leaves() {
@@ -111,6 +112,8 @@ fn the_daemon_follows_the_clan_adding_who_joins_and_reporting_who_leaves() {
     let newcomer = world.players[3].clone();
     let leaver = world.players[1].clone();
     let card = world.clan.leave(&newcomer.primary.membership_id).expect("every player is in the clan");
+    let nameless_id = world.clan.nameless_members().next().expect("a member without a name").membership_id.clone();
+    let nameless = world.clan.leave(&nameless_id).expect("listed");
     let fake = FakeBungie::start(world, API_KEY);
     let group = fake.world().clan.group_id.clone();
     let dir = data_dir();
@@ -125,6 +128,7 @@ fn the_daemon_follows_the_clan_adding_who_joins_and_reporting_who_leaves() {
     assert!(running.wait_for(Duration::from_secs(30), ended(1)), "round 1: {}", running.stdout_so_far());
     fake.change_world(|w| {
         w.clan.join(card);
+        w.clan.join(nameless);
         w.clan.leave(&leaver.primary.membership_id);
     });
     running.signal(libc::SIGUSR1);
@@ -133,6 +137,8 @@ fn the_daemon_follows_the_clan_adding_who_joins_and_reporting_who_leaves() {
     let all = out.all();
     assert!(all.contains(&format!("{} joined clan {group}: added to the sync list", newcomer.bungie_name())), "{all}");
     assert!(all.contains(&format!("{} left clan {group}; still on the sync list", leaver.bungie_name())), "{all}");
+    let not_added = format!("member {nameless_id} joined clan {group} without a valid Bungie name: not added");
+    assert!(all.contains(&not_added), "{all}");
     let ids = Db::open(dir.path()).activity_ids();
     let expected = fake.world().expected_activity_ids();
     assert_eq!(ids, expected, "the newcomer's matches are stored in the round they were added");

@@ -4,6 +4,8 @@
 //! left (act). A roster page that fails after its retries leaves that clan unknown for the round
 //! and is said once; maintenance, a bad key or a stop end the round as for any request.
 
+use std::collections::HashSet;
+
 use super::Syncer;
 use crate::core::bungie::envelope::ApiError;
 use crate::core::bungie::model::UserCard;
@@ -45,10 +47,11 @@ impl Syncer<'_> {
     ) -> Result<Gated, Error> {
         let groups = if gate.is_on() || follow { store.remembered_groups()? } else { Vec::new() };
         let mut rosters = Vec::with_capacity(groups.len());
+        let tracked: HashSet<MemberId> = players.iter().map(|p| p.member_id).collect();
         for group in &groups {
             let read = match self.read_roster(group.group_id)? {
                 Some(roster) => {
-                    players.extend(self.keep_members(store, group.group_id, &roster, follow)?);
+                    players.extend(self.keep_members(store, group.group_id, &roster, follow, &tracked)?);
                     RosterRead::Complete(roster.entries)
                 }
                 None => RosterRead::Failed,
@@ -56,7 +59,7 @@ impl Syncer<'_> {
             rosters.push(ClanRoster { group_id: group.group_id, read });
         }
         let rosters_failed = rosters.iter().filter(|r| r.read == RosterRead::Failed).count();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         players.retain(|p| seen.insert(p.member_id));
         let mut states = store.gate_states(&players.iter().map(|p| p.member_id).collect::<Vec<_>>())?;
         let rescans = self.rescans_due(store, &players)?;
@@ -65,7 +68,7 @@ impl Syncer<'_> {
         }
         let plan = roster::plan(&states, &rosters, gate, unix_now());
         let counts = plan.counts();
-        let reads: std::collections::HashSet<MemberId> = plan.to_read().collect();
+        let reads: HashSet<MemberId> = plan.to_read().collect();
         players.retain(|p| reads.contains(&p.member_id));
         Ok(Gated { players, counts, rosters_failed })
     }
@@ -106,14 +109,16 @@ impl Syncer<'_> {
     }
 
     /// Keeps a clan's member list after a complete roster. With `follow`: records who joined and
-    /// who left, puts the joined members with a Bungie name on the sync list and returns them, and
-    /// says who left (they stay on the list).
+    /// who left, puts the joined members with a Bungie name on the sync list and returns them
+    /// (the others are named as not added), and says which players on the list (`tracked`) left
+    /// (they stay on the list).
     fn keep_members(
         &self,
         store: &mut Store,
         group_id: i64,
         roster: &Roster,
         follow: bool,
+        tracked: &HashSet<MemberId>,
     ) -> Result<Vec<MemberRow>, Error> {
         let listed: Vec<MemberId> = roster.entries.iter().map(|e| e.member_id).collect();
         if !follow {
@@ -122,17 +127,22 @@ impl Syncer<'_> {
         }
         let change = roster::roster_change(&store.group_members(group_id)?, &listed);
         store.record_roster(group_id, &change.joined, &change.left, listed.len(), unix_now())?;
+        let joined: HashSet<MemberId> = change.joined.iter().copied().collect();
         let mut added = Vec::new();
-        for card in
-            roster.cards.iter().filter(|c| c.membership_id.is_some_and(|id| change.joined.contains(&MemberId(id))))
-        {
-            if let Some(member) = MemberRow::from_card(card).filter(|_| card.bungie_name().is_some()) {
-                store.add_player(&member, &now_text())?;
-                self.out.result(&format!("{} joined clan {group_id}: added to the sync list", member.label()));
-                added.push(member);
+        for card in roster.cards.iter().filter(|c| c.membership_id.is_some_and(|id| joined.contains(&MemberId(id)))) {
+            match MemberRow::from_card(card).filter(|_| card.bungie_name().is_some()) {
+                Some(member) => {
+                    store.add_player(&member, &now_text())?;
+                    self.out.result(&format!("{} joined clan {group_id}: added to the sync list", member.label()));
+                    added.push(member);
+                }
+                None => self.out.status(&format!(
+                    "member {} joined clan {group_id} without a valid Bungie name: not added",
+                    card.membership_id.unwrap_or_default()
+                )),
             }
         }
-        for id in &change.left {
+        for id in change.left.iter().filter(|id| tracked.contains(id)) {
             let name = store.member_by_id(*id)?.map_or_else(|| id.to_string(), |m| m.label());
             self.out.status(&format!(
                 "{name} left clan {group_id}; still on the sync list (take them off with --remove {id})"
