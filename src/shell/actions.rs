@@ -5,6 +5,11 @@
 //! Bungie.net: a name through the name search, an id through LinkedProfiles
 //! ([`crate::core::player`]). A name the search does not find gets a message that also offers
 //! the id form, and where to read an id, since the search misses some real accounts.
+//!
+//! A clan imported to its last page is remembered with every member it lists, and
+//! `--remove-group` (after `--remove`) forgets one, its players staying on the list. A sync of
+//! the whole list goes through the roster gate ([`crate::core::roster`]); the players named on
+//! the line are always read.
 
 use std::sync::Arc;
 
