@@ -17,7 +17,8 @@ lint:
 ci: lint test
 
 # Benchmarks, release build: ingest speed, first and idle syncs against the fake Bungie, peak
-# memory; prints a table of medians. `just bench --quick` runs each figure once; see `--help`.
+# memory, clans of 300 to 10,000 players (`--only players`); prints a table of medians.
+# `just bench --quick` runs each figure once; see `--help`.
 bench *ARGS:
     cargo build --release --quiet --bin dclisync --example bench
     target/release/examples/bench {{ARGS}}

@@ -45,9 +45,13 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Figures to measure, comma-separated: ingest, limited (2a), unlimited (2b), faults (2c),
-    /// idle (3), rss (4), reparse (5: the archive and --reparse); `net` is 2a, 2b, 2c and 3
-    #[arg(long, value_delimiter = ',', default_value = "ingest,limited,unlimited,faults,idle,rss,reparse")]
+    /// idle (3), rss (4), reparse (5: the archive and --reparse), players (6: one clan of 300,
+    /// 3,000 and 10,000 players, the roster gate); `net` is 2a, 2b, 2c and 3
+    #[arg(long, value_delimiter = ',', default_value = "ingest,limited,unlimited,faults,idle,rss,reparse,players")]
     only: Vec<String>,
+    /// With `players`: the clan sizes to measure
+    #[arg(long, value_delimiter = ',', default_value = "300,3000,10000")]
+    players: Vec<usize>,
     /// Reports the ingest figure normalizes and stores
     #[arg(long, default_value_t = 5000)]
     ingest: usize,
@@ -446,6 +450,9 @@ struct SyncRun {
     requests: usize,
     /// PGCR requests among them.
     report_requests: usize,
+    /// Profile requests (components 100,200) and clan roster pages among them.
+    profile_requests: usize,
+    roster_requests: usize,
     throttled: usize,
     faults: usize,
     faults_by_kind: BTreeMap<FaultKind, usize>,
@@ -473,7 +480,7 @@ impl SyncRun {
 /// Runs `dclisync --sync extra…` on `data` against `fake` and checks the database.
 fn sync_once(
     bin: &Path,
-    scenario: &Scenario,
+    expected: &BTreeSet<i64>,
     fake: &FakeBungie,
     data: &Path,
     extra: &[&str],
@@ -486,10 +493,15 @@ fn sync_once(
     let measured = measure(bin, &args, &env_for(fake), work)?;
     let fake_cpu = process_cpu().saturating_sub(cpu_before);
     let log = fake.requests_since(mark);
-    let (stored, unexpected, left_queued) = database_state(data, &scenario.expected)?;
+    let (stored, unexpected, left_queued) = database_state(data, expected)?;
     Ok(SyncRun {
         requests: log.len(),
         report_requests: log.iter().filter(|r| r.is_pgcr()).count(),
+        profile_requests: log
+            .iter()
+            .filter(|r| r.path.contains("/Profile/") && r.query.contains("components="))
+            .count(),
+        roster_requests: log.iter().filter(|r| r.path.starts_with("/Platform/GroupV2/")).count(),
         throttled: log.iter().filter(|r| r.throttled).count(),
         faults: log.iter().filter(|r| r.fault.is_some()).count(),
         faults_by_kind: log.iter().filter_map(|r| r.fault).fold(BTreeMap::new(), |mut m, k| {
@@ -497,7 +509,7 @@ fn sync_once(
             m
         }),
         stored,
-        expected: scenario.expected.len(),
+        expected: expected.len(),
         unexpected,
         left_queued,
         measured,
@@ -531,8 +543,8 @@ fn first_sync(
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = scenario.added(bin, work.path())?;
     let fake = FakeBungie::start_with(scenario.world.clone(), KEY, 0, options);
-    let first = sync_once(bin, scenario, &fake, &data, extra, work.path())?;
-    let second = if idle { Some(sync_once(bin, scenario, &fake, &data, &[], work.path())?) } else { None };
+    let first = sync_once(bin, &scenario.expected, &fake, &data, extra, work.path())?;
+    let second = if idle { Some(sync_once(bin, &scenario.expected, &fake, &data, &[], work.path())?) } else { None };
     Ok((first, second))
 }
 
@@ -648,7 +660,7 @@ fn run(args: &Args) -> Result<(), String> {
     for name in &args.only {
         match name.trim() {
             "net" => only.extend(["limited", "unlimited", "faults", "idle"].map(String::from)),
-            n @ ("ingest" | "limited" | "unlimited" | "faults" | "idle" | "rss" | "reparse") => {
+            n @ ("ingest" | "limited" | "unlimited" | "faults" | "idle" | "rss" | "reparse" | "players") => {
                 only.insert(n.to_owned());
             }
             other => return Err(format!("unknown figure {other:?} in --only; see --help")),
@@ -820,7 +832,115 @@ fn run(args: &Args) -> Result<(), String> {
         let scenario = big.as_ref().ok_or("no world")?;
         reparse_figures(&bin, scenario, runs, &unlimited, &lifted)?;
     }
+    if wants("players") {
+        player_figures(&bin, &args.players, runs)?;
+    }
     println!("load average after: {}; the benchmarks took {:.0} s", load_average(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figure 6: many players, one clan, the roster gate
+
+/// A clan of `players` tracked players with short histories: one character each, one public
+/// match (and the matches other players share). A generated report is large in memory, so the
+/// world is made once per size and served by one fake for every run.
+fn clan_world(players: usize) -> World {
+    World::generate(&WorldConfig {
+        players,
+        characters_per_player: 1,
+        public_matches_per_character: 1,
+        busiest_character_public_matches: 0,
+        private_matches_per_character: 0,
+        gambit_private_per_character: 0,
+        deleted_characters: 0,
+        shared_fraction: 0.1,
+        opponents: 200,
+        ..WorldConfig::small()
+    })
+}
+
+/// What one size of figure 6 measured.
+struct PlayersRun {
+    first: SyncRun,
+    idle: SyncRun,
+    /// The idle round again with `--max-staleness 0` (the gate off).
+    ungated: SyncRun,
+    list: Measured,
+}
+
+/// Imports the clan and syncs it (measured as one first sync), then an idle round with the
+/// defaults, one with the gate off, and `--list`; no latency and no limit, so the figures are
+/// dclisync's own work (the requests say what Bungie's 25/s would add).
+fn players_run(bin: &Path, fake: &FakeBungie, group: &str, expected: &BTreeSet<i64>) -> Result<PlayersRun, String> {
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let data = work.path().join("data");
+    let unlimited = ["--max-rps", "0", "--concurrency", "50"];
+    let first =
+        sync_once(bin, expected, fake, &data, &[&["--import-group", group][..], &unlimited].concat(), work.path())?;
+    let idle = sync_once(bin, expected, fake, &data, &["--max-rps", "0"], work.path())?;
+    let ungated = sync_once(bin, expected, fake, &data, &["--max-rps", "0", "--max-staleness", "0"], work.path())?;
+    let list = measure(bin, &["-D".into(), data.into_os_string(), "--list".into()], &[], work.path())?;
+    if !list.ok() {
+        return Err(format!("dclisync --list failed: {}", list.why()));
+    }
+    Ok(PlayersRun { first, idle, ungated, list })
+}
+
+fn player_figures(bin: &Path, sizes: &[usize], runs: usize) -> Result<(), String> {
+    for &players in sizes {
+        let generated = Instant::now();
+        let world = clan_world(players);
+        let made = generated.elapsed().as_secs_f64();
+        let expected = world.expected_activity_ids();
+        let (group, members, pages) =
+            (world.clan.group_id.clone(), world.clan.members().count(), world.clan.pages.len());
+        let fake = FakeBungie::start_with(world, KEY, 0, FakeOptions::default());
+        let results: Vec<PlayersRun> =
+            (0..runs).map(|_| players_run(bin, &fake, &group, &expected)).collect::<Result<_, _>>()?;
+        drop(fake);
+        section(&format!(
+            "6  {players} tracked players in one clan of {members} members ({pages} roster pages), {} reports; no \
+             latency, --max-rps 0 (world made in {made:.0} s)",
+            expected.len(),
+        ));
+        let col = |f: &dyn Fn(&PlayersRun) -> f64| results.iter().map(f).collect::<Vec<f64>>();
+        let per_player = |n: f64| n / players as f64;
+        Row::new("first sync (import + sync): wall time", col(&|r| r.first.measured.wall.as_secs_f64()), "s", 1)
+            .print();
+        Row::new("first sync: CPU time of dclisync", col(&|r| r.first.measured.cpu.as_secs_f64()), "s", 1).print();
+        Row::new("first sync: CPU time of the fake", col(&|r| r.first.fake_cpu.as_secs_f64()), "s", 1).print();
+        Row::new("first sync: requests", col(&|r| r.first.requests as f64), "", 0).print();
+        Row::new("first sync: completeness", col(&|r| r.first.completeness()), "%", 1).at_least(100.0, "100 %").print();
+        Row::new("first sync: peak RSS", col(&|r| kb_to_mb(r.first.measured.max_rss_kb)), "MB", 1).print();
+        let idle_bound = (players / 10) as f64;
+        Row::new("idle round: requests", col(&|r| r.idle.requests as f64), "", 0)
+            .at_most(idle_bound, &format!("≤ {idle_bound:.0}"))
+            .print();
+        Row::new("idle round: roster pages", col(&|r| r.idle.roster_requests as f64), "", 0).print();
+        Row::new("idle round: profile reads", col(&|r| r.idle.profile_requests as f64), "", 0).print();
+        Row::new("idle round: wall time", col(&|r| r.idle.measured.wall.as_secs_f64()), "s", 2).print();
+        Row::new(
+            "idle round: ms per player",
+            col(&|r| per_player(r.idle.measured.wall.as_secs_f64() * 1000.0)),
+            "ms",
+            3,
+        )
+        .print();
+        Row::new("idle round: at Bungie's 25/s", col(&|r| r.idle.requests as f64 / 25.0), "s", 1).print();
+        Row::new("idle round: peak RSS", col(&|r| kb_to_mb(r.idle.measured.max_rss_kb)), "MB", 1).print();
+        Row::new("idle round, --max-staleness 0: requests", col(&|r| r.ungated.requests as f64), "", 0).print();
+        Row::new("idle round, --max-staleness 0: profile reads", col(&|r| r.ungated.profile_requests as f64), "", 0)
+            .at_least(players as f64, &format!("{players}"))
+            .print();
+        Row::new("idle round, --max-staleness 0: wall time", col(&|r| r.ungated.measured.wall.as_secs_f64()), "s", 2)
+            .print();
+        Row::new("--list: wall time", col(&|r| r.list.wall.as_secs_f64()), "s", 2).print();
+        Row::new("--list: ms per player", col(&|r| per_player(r.list.wall.as_secs_f64() * 1000.0)), "ms", 3).print();
+        for r in &results {
+            run_notes(&[r.first.clone(), r.idle.clone(), r.ungated.clone()]);
+        }
+    }
     Ok(())
 }
 
@@ -873,7 +993,7 @@ fn reparse_figures(
         let work = tempfile::tempdir().map_err(|e| e.to_string())?;
         let data = scenario.added(bin, work.path())?;
         let fake = FakeBungie::start_with(scenario.world.clone(), KEY, 0, options.clone());
-        sync_once(bin, scenario, &fake, &data, lifted, work.path())?;
+        sync_once(bin, &scenario.expected, &fake, &data, lifted, work.path())?;
         let (count, bytes, whole, without) = archive_sizes(&data, work.path())?;
         per_report.push(bytes / count.max(1.0));
         shares.push(100.0 * (whole - without) / without.max(1.0));

@@ -63,7 +63,7 @@ fn main() {
     }
 
     // A list alone only reads: no write access needed, no -wal or -shm left behind.
-    let only_reads = config.list && !config.needs_key() && config.remove.is_empty();
+    let only_reads = config.list && !config.needs_key() && config.remove.is_empty() && config.remove_group.is_empty();
     let opened = if only_reads { Store::open_read_only(&config.data_dir) } else { Store::open(&config.data_dir) };
     let mut store = match opened {
         Ok(store) => store,
@@ -213,11 +213,18 @@ impl Shell {
     }
 }
 
-/// The configuration of round `number`: import, add, remove and list happen in the first round
-/// only; later rounds only sync.
+/// The configuration of round `number`: import, add, remove (players and clans) and list happen
+/// in the first round only; later rounds only sync.
 fn round_config(config: &cli::Config, number: u64) -> cli::Config {
     if number <= 1 {
         return config.clone();
     }
-    cli::Config { import_group: None, add: Vec::new(), remove: Vec::new(), list: false, ..config.clone() }
+    cli::Config {
+        import_group: None,
+        add: Vec::new(),
+        remove: Vec::new(),
+        remove_group: Vec::new(),
+        list: false,
+        ..config.clone()
+    }
 }

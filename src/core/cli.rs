@@ -33,6 +33,13 @@
 //!   list as JSON; `--max-rps`, `--concurrency` and `--timeout` set the pace, the requests in
 //!   flight and the read timeout; `--metrics-file PATH` (or `DCLISYNC_METRICS_FILE`) writes
 //!   Prometheus metrics after every round.
+//! - Clans: `--import-group` remembers the clan it imports; each `--sync` of the whole list then
+//!   reads the remembered clans' rosters first and skips the profiles of players the rosters
+//!   show idle since their last complete walk ([`crate::core::roster`]), reading each profile
+//!   at least every `--max-staleness` (seconds, or with a unit `s`, `m`, `h`, `d`; 1 hour by
+//!   default; 0 turns the gate off). `--remove-group ID…` forgets clans (an action of its own,
+//!   with no key; their players stay on the list). `--follow-groups` (with `--daemon`) adds
+//!   members who join a remembered clan and reports those who leave.
 //! - `--completions SHELL` and `--man` print a completion script or the man page, made from
 //!   these very definitions, and exit 0: they need no key and no action, and any other flag
 //!   given with them is ignored.
@@ -67,6 +74,7 @@ use clap::Parser;
 use crate::core::access::{self, ApiKey, INSECURE_HTTP_VAR};
 use crate::core::fixups::Rules;
 use crate::core::name::{BungieName, PlayerRef};
+use crate::core::roster::GateConfig;
 
 /// The shortest pause between daemon rounds.
 pub const MIN_INTERVAL_SECS: u64 = 30;
@@ -168,6 +176,20 @@ pub struct Args {
     #[arg(long = "rescan", requires = "sync", conflicts_with = "daemon")]
     pub rescan: bool,
 
+    /// Forget a clan remembered by --import-group (its players stay on the sync list)
+    #[arg(long = "remove-group", value_name = "GROUP", num_args = 1..)]
+    pub remove_group: Vec<u64>,
+
+    /// Read a player's profile at least this often, whatever the clan rosters say (seconds, or
+    /// with a unit: 90s, 30m, 1h); 0 turns the roster gate off and reads every profile each round
+    #[arg(long = "max-staleness", value_name = "DURATION", default_value = "1h", value_parser = parse_staleness)]
+    pub max_staleness: u64,
+
+    /// With --daemon: keep the sync list in step with the remembered clans: add members who
+    /// join, report members who leave (they stay on the list)
+    #[arg(long = "follow-groups", requires = "daemon")]
+    pub follow_groups: bool,
+
     /// Print the players on the sync list: name, platform, last sync, stored, queued and stuck
     /// activities, characters
     #[arg(short = 'l', long = "list")]
@@ -261,6 +283,28 @@ fn parse_interval(s: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+/// `--max-staleness`: whole seconds, or a number with `s`, `m`, `h` or `d`.
+fn parse_staleness(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (number, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_lowercase()),
+        _ => (t, 's'),
+    };
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => 0,
+    };
+    match number.trim().parse::<u64>().ok().and_then(|n| n.checked_mul(scale)) {
+        Some(secs) if scale > 0 => Ok(secs),
+        _ => {
+            Err(format!("'{s}' is not a duration: give seconds, or a number with s, m, h or d (0 turns the gate off)"))
+        }
+    }
+}
+
 fn parse_max_rps(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(rps) if rps.is_finite() && rps >= 0.0 => Ok(rps),
@@ -280,6 +324,12 @@ pub struct Config {
     /// DCLI_FIX_DATA: repair nameless members with extra lookups.
     pub fix_data: bool,
     pub import_group: Option<u64>,
+    /// Clans to forget (`--remove-group`).
+    pub remove_group: Vec<u64>,
+    /// The roster gate (`--max-staleness`).
+    pub gate: GateConfig,
+    /// In the daemon: add clan members who join, report those who leave.
+    pub follow_groups: bool,
     pub add: Vec<PlayerRef>,
     pub remove: Vec<PlayerRef>,
     pub sync: Option<Vec<PlayerRef>>,
@@ -338,6 +388,7 @@ pub fn config(
     default_data_dir: Option<PathBuf>,
 ) -> Result<Config, UsageError> {
     let has_action = args.import_group.is_some()
+        || !args.remove_group.is_empty()
         || !args.add.is_empty()
         || !args.remove.is_empty()
         || args.sync.is_some()
@@ -347,8 +398,8 @@ pub fn config(
         || args.fixups_check;
     if !has_action {
         return Err(UsageError(
-            "nothing to do: give at least one of --import-group, --add, --remove, --sync, --list, --reparse, \
-             --archive-missing or --fixups-check"
+            "nothing to do: give at least one of --import-group, --add, --remove, --remove-group, --sync, --list, \
+             --reparse, --archive-missing or --fixups-check"
                 .to_string(),
         ));
     }
@@ -366,6 +417,9 @@ pub fn config(
         api_root: None,
         fix_data: env("DCLI_FIX_DATA").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
         import_group: args.import_group,
+        remove_group: args.remove_group,
+        gate: GateConfig::from_staleness(args.max_staleness),
+        follow_groups: args.follow_groups,
         add: args.add,
         remove: args.remove,
         sync: args.sync,
@@ -482,6 +536,27 @@ mod tests {
         assert_eq!(c.metrics_file, Some(PathBuf::from("/m/d.prom")));
         let c = config(parse(&["-l", "-D", "/d"]).unwrap(), no_env, None).unwrap();
         assert_eq!(c.metrics_file, None);
+    }
+
+    #[test]
+    fn clan_flags() {
+        let c = config(parse(&["-l", "-D", "/d"]).unwrap(), no_env, None).unwrap();
+        assert_eq!(c.gate, GateConfig { max_staleness: Some(3600) }, "one hour by default");
+        assert!(c.remove_group.is_empty() && !c.follow_groups);
+        for (given, secs) in [("0", None), ("90", Some(90)), ("90s", Some(90)), ("30m", Some(1800)), ("2H", Some(7200))]
+        {
+            let c = config(parse(&["-l", "-D", "/d", "--max-staleness", given]).unwrap(), no_env, None).unwrap();
+            assert_eq!(c.gate.max_staleness, secs, "{given}");
+        }
+        for bad in ["", "h", "1x", "-5", "1.5h"] {
+            assert!(parse(&["-l", "--max-staleness", bad]).is_err(), "{bad:?}");
+        }
+        let c = config(parse(&["--remove-group", "12", "34", "-D", "/d"]).unwrap(), no_env, None).unwrap();
+        assert_eq!(c.remove_group, vec![12, 34]);
+        assert_eq!(c.api_key, None, "forgetting a clan needs no key");
+        let c = config(parse(&["-k", "k", "-s", "-d", "--follow-groups", "-D", "/d"]).unwrap(), no_env, None).unwrap();
+        assert!(c.follow_groups);
+        assert!(parse(&["-s", "--follow-groups"]).is_err(), "--follow-groups needs --daemon");
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! In JSON, ids are decimal strings, as Bungie sends them, since they do not fit a JavaScript
 //! number.
 //!
+//! Below the players, the text list names the clans `--import-group` remembers (their members,
+//! how many are on the sync list, when their roster was last read whole) and what the roster
+//! gate did in the last round that synced the whole list: profiles read, of those read only
+//! because `--max-staleness` had passed, and players skipped. The JSON list is the players alone.
+//!
 //! Pure: the shell passes what the store holds and the local time zone.
 
 use jiff::tz::TimeZone;
@@ -15,6 +20,7 @@ use serde::Serialize;
 
 use crate::core::ids::CharacterId;
 use crate::core::pgcr::MemberRow;
+use crate::core::roster::GateCounts;
 use crate::core::time::parse_rfc3339;
 
 /// A player on the sync list, as the store knows them.
@@ -39,6 +45,65 @@ pub struct ListedCharacter {
     /// 0 Titan, 1 Hunter, 2 Warlock, else unknown.
     pub class: i64,
     pub deleted: bool,
+}
+
+/// A clan `--import-group` remembers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedGroup {
+    pub group_id: i64,
+    /// Unix seconds of the last complete roster read; none: never read whole.
+    pub roster_read_at: Option<i64>,
+    /// Members its last complete roster listed.
+    pub members: i64,
+    /// Of those, players on the sync list.
+    pub tracked: i64,
+}
+
+/// The roster gate's figures of the last round that synced the whole list with the gate on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastGateRound {
+    /// Unix seconds of the round's end.
+    pub at: i64,
+    pub counts: GateCounts,
+    pub rosters_failed: i64,
+}
+
+/// The lines about remembered clans and the last round's gate, for the text list.
+pub fn clan_lines(groups: &[RememberedGroup], last: Option<&LastGateRound>, tz: &TimeZone) -> Vec<String> {
+    let mut out = Vec::new();
+    if groups.is_empty() {
+        return out;
+    }
+    out.push(String::new());
+    out.push("CLANS (remembered by --import-group; forget one with --remove-group ID)".to_string());
+    for g in groups {
+        let read = g.roster_read_at.map_or_else(|| "never".to_string(), |t| local_unix(t, tz));
+        out.push(format!(
+            "clan {}: {} member(s), {} on the sync list, roster last read {read}",
+            g.group_id, g.members, g.tracked
+        ));
+    }
+    if let Some(last) = last {
+        let failed = match last.rosters_failed {
+            0 => String::new(),
+            n => format!("; {n} clan roster(s) could not be read"),
+        };
+        out.push(format!(
+            "last round ({}): {} profile(s) read, {} of them only after --max-staleness; {} skipped by roster{failed}",
+            local_unix(last.at, tz),
+            last.counts.read,
+            last.counts.stale,
+            last.counts.skipped
+        ));
+    }
+    out
+}
+
+/// Unix seconds in `tz`, as `YYYY-MM-DD HH:MM:SS ZONE`.
+fn local_unix(secs: i64, tz: &TimeZone) -> String {
+    Timestamp::from_second(secs)
+        .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string())
+        .unwrap_or_else(|_| secs.to_string())
 }
 
 /// One line of the list, ready to print.
@@ -194,6 +259,32 @@ pub fn json(rows: &[ListRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clans_and_the_last_gate_round() {
+        assert!(clan_lines(&[], None, &TimeZone::UTC).is_empty(), "nothing without a remembered clan");
+        let groups = [
+            RememberedGroup { group_id: 42, roster_read_at: Some(1_717_200_000), members: 300, tracked: 298 },
+            RememberedGroup { group_id: 43, roster_read_at: None, members: 0, tracked: 0 },
+        ];
+        let last = LastGateRound {
+            at: 1_717_200_060,
+            counts: GateCounts { read: 30, stale: 4, skipped: 270 },
+            rosters_failed: 1,
+        };
+        assert_eq!(
+            clan_lines(&groups, Some(&last), &TimeZone::UTC),
+            vec![
+                String::new(),
+                "CLANS (remembered by --import-group; forget one with --remove-group ID)".to_string(),
+                "clan 42: 300 member(s), 298 on the sync list, roster last read 2024-06-01 00:00:00 UTC".to_string(),
+                "clan 43: 0 member(s), 0 on the sync list, roster last read never".to_string(),
+                "last round (2024-06-01 00:01:00 UTC): 30 profile(s) read, 4 of them only after --max-staleness; 270 \
+                 skipped by roster; 1 clan roster(s) could not be read"
+                    .to_string(),
+            ]
+        );
+    }
     use crate::core::ids::MemberId;
 
     fn member(id: i64, name: Option<(&str, &str)>, platform: i64) -> MemberRow {

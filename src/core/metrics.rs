@@ -16,7 +16,10 @@
 //! - the requests sent, by endpoint and by how they were answered ([`RequestOutcome`]); only
 //!   pairs that happened are listed;
 //! - the throttle answers (Bungie asking to slow down), and the pace in force at the end of the
-//!   last round, in requests per second (0: no limit).
+//!   last round, in requests per second (0: no limit);
+//! - what the roster gate did in the last round that ran to its end: profiles read, of those the
+//!   ones read only because `--max-staleness` had passed, players skipped by roster, and clan
+//!   rosters that could not be read whole.
 //!
 //! [`render`] turns the figures into the file's text; the shell counts, and writes the text to a
 //! temporary file beside the target that it then renames over it, so a collector never reads
@@ -27,6 +30,7 @@ use std::time::Duration;
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::daemon::Outcome;
+use crate::core::roster::GateCounts;
 
 /// The Bungie.net endpoints dclisync calls, as the `endpoint` label names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -141,6 +145,9 @@ pub struct Metrics {
     pub requests: Vec<(Endpoint, RequestOutcome, u64)>,
     /// Requests per second allowed at the end of the last round; `None`: no limit.
     pub pace_per_second: Option<f64>,
+    /// The roster gate in the last round that ran to its end.
+    pub gate: GateCounts,
+    pub rosters_failed: u64,
 }
 
 impl Metrics {
@@ -163,6 +170,8 @@ impl Metrics {
             self.reports_stored += round.new as u64;
             self.queued = round.left_queued as u64;
             self.stuck = round.stuck as u64;
+            self.gate = round.gate;
+            self.rosters_failed = round.rosters_failed as u64;
         }
     }
 
@@ -225,6 +234,23 @@ pub fn render(m: &Metrics) -> String {
         "Requests per second allowed at the end of the last round (0: no limit).",
     );
     let _ = writeln!(t, "dclisync_pace_requests_per_second {}", m.pace_per_second.unwrap_or(0.0));
+    header(
+        &mut t,
+        "dclisync_round_players",
+        "gauge",
+        "Players of the last round that ran to its end, by what the roster gate did: profile read (stale reads \
+         included), stale_read (read only because --max-staleness passed), skipped (the clan rosters showed no play).",
+    );
+    for (gate, n) in [("read", m.gate.read), ("stale_read", m.gate.stale), ("skipped", m.gate.skipped)] {
+        let _ = writeln!(t, "dclisync_round_players{{gate=\"{gate}\"}} {n}");
+    }
+    header(
+        &mut t,
+        "dclisync_round_rosters_failed",
+        "gauge",
+        "Remembered clans whose roster could not be read whole in the last round that ran to its end.",
+    );
+    let _ = writeln!(t, "dclisync_round_rosters_failed {}", m.rosters_failed);
     t
 }
 
@@ -235,6 +261,28 @@ mod tests {
 
     fn done(new: usize, left_queued: usize, stuck: usize, problems: usize) -> Outcome {
         Outcome::Done(RoundSummary { new, left_queued, stuck, problems, ..Default::default() })
+    }
+
+    #[test]
+    fn the_gate_figures_are_the_last_completed_rounds() {
+        let mut m = Metrics::default();
+        let gate = GateCounts { read: 3, stale: 1, skipped: 297 };
+        m.round_ended(
+            &Outcome::Done(RoundSummary { gate, rosters_failed: 1, ..Default::default() }),
+            Duration::ZERO,
+            1,
+        );
+        m.round_ended(&Outcome::Outage("down".into()), Duration::ZERO, 2);
+        assert_eq!((m.gate, m.rosters_failed), (gate, 1), "an outage keeps the last figures");
+        let text = render(&m);
+        for line in [
+            "dclisync_round_players{gate=\"read\"} 3",
+            "dclisync_round_players{gate=\"stale_read\"} 1",
+            "dclisync_round_players{gate=\"skipped\"} 297",
+            "dclisync_round_rosters_failed 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 
     #[test]
@@ -296,6 +344,8 @@ mod tests {
                 (Endpoint::Search, RequestOutcome::Ok, 3),
             ],
             pace_per_second: Some(24.5),
+            gate: GateCounts { read: 30, stale: 3, skipped: 270 },
+            rosters_failed: 1,
         };
         insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!("metrics_before_any_round", fresh);

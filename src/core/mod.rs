@@ -24,6 +24,7 @@ pub mod refresh;
 pub mod reparse;
 pub mod rescan;
 pub mod retry;
+pub mod roster;
 pub mod summary;
 pub mod terminal;
 pub mod time;

@@ -12,6 +12,7 @@
 
 use crate::core::bungie::envelope::ApiError;
 use crate::core::plan::STUCK_AFTER_ATTEMPTS;
+use crate::core::roster::GateCounts;
 
 /// What became of the reports one pass of downloads set out to fetch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,6 +72,10 @@ pub struct RoundSummary {
     /// when nobody could be reached, the daemon reports an outage once instead of these
     /// failures every round.
     pub unreachable: usize,
+    /// The roster gate: profiles read (stale reads among them) and players skipped.
+    pub gate: GateCounts,
+    /// Remembered clans whose roster could not be read whole.
+    pub rosters_failed: usize,
 }
 
 impl RoundSummary {
@@ -153,6 +158,7 @@ pub fn round_line(r: &RoundSummary, seconds: f64) -> String {
     if r.refreshed > 0 {
         extras.push_str(&format!(", {} early report(s) refreshed", r.refreshed));
     }
+    extras.push_str(&gate_extras(r));
     format!(
         "synced {} of {} players: {} new, {} left queued for retry{extras} ({seconds:.1} s)",
         r.synced, r.players, r.new, r.left_queued
@@ -169,11 +175,28 @@ pub fn daemon_round_line(round: u64, r: &RoundSummary, seconds: f64) -> String {
         if r.new == 1 { "activity" } else { "activities" },
         r.left_queued
     );
+    line.push_str(&gate_extras(r));
     if r.problems > 0 {
         line.push_str(&format!(", {} reported above", problems(r.problems)));
     }
     line.push_str(&format!(" ({seconds:.1} s)"));
     line
+}
+
+/// What the roster gate did, for the round lines: nothing when it skipped nobody, read nobody
+/// as stale and every roster was read.
+fn gate_extras(r: &RoundSummary) -> String {
+    let mut extras = String::new();
+    if r.gate.skipped > 0 {
+        extras.push_str(&format!(", {} skipped by roster", players(r.gate.skipped)));
+    }
+    if r.gate.stale > 0 {
+        extras.push_str(&format!(", {} read after --max-staleness", r.gate.stale));
+    }
+    if r.rosters_failed > 0 {
+        extras.push_str(&format!(", {} clan roster(s) unread", r.rosters_failed));
+    }
+    extras
 }
 
 /// `1 player`, `3 players`.
@@ -189,6 +212,27 @@ pub fn problems(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_lines_say_what_the_roster_gate_did() {
+        let r = RoundSummary {
+            players: 3,
+            synced: 3,
+            gate: GateCounts { read: 3, stale: 2, skipped: 297 },
+            rosters_failed: 1,
+            ..RoundSummary::default()
+        };
+        assert_eq!(
+            round_line(&r, 1.0),
+            "synced 3 of 3 players: 0 new, 0 left queued for retry, 297 players skipped by roster, 2 read after \
+             --max-staleness, 1 clan roster(s) unread (1.0 s)"
+        );
+        assert_eq!(
+            daemon_round_line(4, &r, 1.0),
+            "round 4 ended: 3 of 3 players synced, 0 new activities, 0 still queued, 297 players skipped by roster, \
+             2 read after --max-staleness, 1 clan roster(s) unread (1.0 s)"
+        );
+    }
 
     #[test]
     fn lines_say_what_happened() {

@@ -5,6 +5,11 @@
 //! Bungie.net: a name through the name search, an id through LinkedProfiles
 //! ([`crate::core::player`]). A name the search does not find gets a message that also offers
 //! the id form, and where to read an id, since the search misses some real accounts.
+//!
+//! A clan imported to its last page is remembered with every member it lists, and
+//! `--remove-group` (after `--remove`) forgets one, its players staying on the list. A sync of
+//! the whole list goes through the roster gate ([`crate::core::roster`]); the players named on
+//! the line are always read.
 
 use std::sync::Arc;
 
@@ -17,6 +22,7 @@ use crate::core::pgcr::MemberRow;
 use crate::core::plan::STUCK_AFTER_ATTEMPTS;
 use crate::core::player::{choose_card, choose_for_id, choose_linked, Choice};
 use crate::core::rescan::RescanMode;
+use crate::core::roster::GateCounts;
 use crate::core::summary::{self, RoundSummary};
 use crate::shell::bungie::client::Client;
 use crate::shell::bungie::gate::Gate;
@@ -27,10 +33,10 @@ use crate::shell::metrics::Tally;
 use crate::shell::output::Output;
 use crate::shell::signal::Stop;
 use crate::shell::store::Store;
-use crate::shell::sync::Syncer;
+use crate::shell::sync::{Gated, Syncer};
 
-/// Clan member pages read at the most (100 members a page).
-const MAX_CLAN_PAGES: usize = 100;
+/// Clan member pages read at the most: the roster's own bound (see `sync::MAX_ROSTER_PAGES`).
+const MAX_CLAN_PAGES: usize = crate::shell::sync::MAX_ROSTER_PAGES;
 
 /// Runs every action the configuration asks for, in the order import, add, remove, sync, list,
 /// and returns the round's figures. Failures of single players are reported as they happen and
@@ -71,8 +77,9 @@ pub fn run(
         problems += add_players(syncer, store, &config.add)?;
     }
     remove_players(store, out, &config.remove)?;
+    remove_groups(store, out, &config.remove_group)?;
     let mut round = match (&config.sync, &syncer) {
-        (Some(names), Some(syncer)) => sync(syncer, store, names)?,
+        (Some(names), Some(syncer)) => sync(syncer, store, names, config)?,
         _ => RoundSummary::default(),
     };
     round.problems += problems;
@@ -160,20 +167,46 @@ fn remove_players(store: &mut Store, out: &Output, players: &[PlayerRef]) -> Res
     Ok(())
 }
 
-/// Syncs the players `names` covers, under the sync lock, and says what the round did.
-fn sync(syncer: &Syncer<'_>, store: &mut Store, names: &[PlayerRef]) -> Result<RoundSummary, Error> {
+/// Forgets remembered clans; their players stay on the sync list.
+fn remove_groups(store: &mut Store, out: &Output, groups: &[u64]) -> Result<(), Error> {
+    for &group in groups {
+        let forgotten = i64::try_from(group).map_or(Ok(false), |id| store.forget_group(id))?;
+        if forgotten {
+            out.result(&format!("forgot clan {group}; its players stay on the sync list"));
+        } else {
+            out.status(&format!("clan {group} is not remembered; nothing to forget (see --list)"));
+        }
+    }
+    Ok(())
+}
+
+/// Syncs the players `names` covers, under the sync lock, and says what the round did. A sync
+/// of the whole list goes through the roster gate; players named on the line are always read.
+fn sync(syncer: &Syncer<'_>, store: &mut Store, names: &[PlayerRef], config: &Config) -> Result<RoundSummary, Error> {
     // Two syncs of one database would fetch everything twice; the second one stops here.
     let _lock = SyncLock::acquire(store.path())?;
     let mut problems = 0;
     let players = players_to_sync(syncer, store, names, &mut problems)?;
+    let listed = players.len();
     if players.is_empty() {
         syncer.out.status("nobody to sync: add players with --add NAME#CODE or --import-group GROUP");
     }
     let started = std::time::Instant::now();
-    let mut round = syncer.sync_round(store, &players)?;
+    let gated = match names.is_empty() {
+        true => syncer.gate(store, players, config.gate, config.follow_groups && config.daemon)?,
+        false => {
+            Gated { counts: GateCounts { read: players.len(), ..GateCounts::default() }, players, rosters_failed: 0 }
+        }
+    };
+    let mut round = syncer.sync_round(store, &gated.players)?;
     round.problems += problems;
+    round.gate = gated.counts;
+    round.rosters_failed = gated.rosters_failed;
+    if names.is_empty() && config.gate.is_on() {
+        store.record_gate_round(crate::shell::clock::unix_now(), gated.counts, gated.rosters_failed)?;
+    }
     // A daemon says the same in its round's end line.
-    if players.len() > 1 && !syncer.out.is_daemon() {
+    if listed > 1 && !syncer.out.is_daemon() {
         syncer.out.result(&summary::round_line(&round, started.elapsed().as_secs_f64()));
     }
     Ok(round)
@@ -272,11 +305,13 @@ fn players_to_sync(
     Ok(players)
 }
 
-/// Adds every clan member with a Bungie name; reports the others as skipped.
+/// Adds every clan member with a Bungie name; reports the others as skipped. A clan read to its
+/// last page is remembered with every member it lists, for the roster gate.
 fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<(), Error> {
     let group_id = i64::try_from(group).map_err(|_| Error::Usage(format!("clan id {group} is too large")))?;
     let mut added = 0;
     let mut skipped: Vec<String> = Vec::new();
+    let mut listed: Vec<MemberId> = Vec::new();
     let mut more = false;
     for page in 1..=MAX_CLAN_PAGES {
         let result = syncer.call("clan members", || syncer.client.clan_members(group_id, page));
@@ -288,6 +323,7 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
             Err(e) => return Err(Error::Api(e)),
         };
         for card in members.results.iter().filter_map(|m| m.destiny_user_info.as_ref()) {
+            listed.extend(card.membership_id.map(MemberId));
             match MemberRow::from_card(card).filter(|_| card.bungie_name().is_some()) {
                 Some(member) => {
                     store.add_player(&member, &now_text())?;
@@ -313,6 +349,10 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
         ));
     }
     syncer.out.result(&format!("imported {added} member(s) of clan {group}"));
+    if !more {
+        // Remembered: each sync of the whole list reads its roster first (the roster gate).
+        store.remember_group(group_id, &listed, crate::shell::clock::unix_now())?;
+    }
     if !skipped.is_empty() {
         syncer.out.status(&format!(
             "skipped {} member(s) without a valid Bungie name: {}",
@@ -334,6 +374,10 @@ fn list(store: &Store, out: &Output, json: bool) -> Result<(), Error> {
         out.status("the sync list is empty: add players with --add NAME#CODE or --import-group GROUP");
     } else {
         out.results(&listing::table_lines(&rows));
+    }
+    if !json {
+        let groups = store.remembered_groups()?;
+        out.results(&listing::clan_lines(&groups, store.last_gate_round()?.as_ref(), &jiff::tz::TimeZone::system()));
     }
     Ok(())
 }

@@ -27,6 +27,7 @@ use crate::core::refresh::{self, RefetchFailed, Refetched, ReportFetch};
 use crate::core::reparse::{self, Rederived};
 use crate::core::rescan::{self, LastRescan, RescanMode};
 use crate::core::retry::{self, Jitter};
+use crate::core::roster;
 use crate::core::summary::{self, Downloads, PlayerFailed, PlayerSummary, RoundSummary};
 use crate::shell::bungie::client::Client;
 use crate::shell::clock::{now_text, seed, unix_now};
@@ -37,7 +38,10 @@ use crate::shell::signal::Stop;
 use crate::shell::store::{Store, StoreError, Stored};
 
 mod missing;
+mod rosters;
 mod walk;
+
+pub use rosters::{Gated, MAX_ROSTER_PAGES};
 
 use walk::{WalkStart, Walked, HISTORY_PAGES_AT_ONCE};
 
@@ -281,6 +285,14 @@ impl<'a> Syncer<'a> {
             // would make the next walk stop early.
             store.enqueue_walk(member_id, walk.character_id, &walk.new, walk.marker.as_deref())?;
         }
+        // After the queue: a walk counts as complete for the roster gate only once what it
+        // found is queued.
+        let complete = roster::complete_walk_at(
+            walked.started_at,
+            walked.failure.is_none(),
+            walked.walks.iter().all(|w| w.marker.is_some()),
+        );
+        store.record_walk_times(member_id, walked.started_at, complete)?;
         if let Some(e) = walked.failure {
             return Err(e);
         }

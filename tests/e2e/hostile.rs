@@ -240,7 +240,8 @@ fn a_clan_that_never_stops_paging_is_read_to_the_cap_and_said_once() {
         .args(["--import-group", "4242"])
         .run();
     out.assert_success();
-    assert_eq!(server.requests(), 100, "{out}");
-    assert_eq!(out.stderr.matches("stopped after 100 pages").count(), 1, "{out}");
+    let cap = dclisync::shell::sync::MAX_ROSTER_PAGES;
+    assert_eq!(server.requests(), cap, "{out}");
+    assert_eq!(out.stderr.matches(&format!("stopped after {cap} pages")).count(), 1, "{out}");
     assert!(out.stderr.contains("clan 4242"), "{out}");
 }

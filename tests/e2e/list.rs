@@ -66,3 +66,24 @@ fn json_needs_list_and_keeps_stdout_for_the_list_alone() {
     assert_eq!(parsed.as_array().map(Vec::len), Some(fake.world().players.len()));
     assert!(out.stderr.contains("new"), "the sync's results went to stderr\n{out}");
 }
+
+/// After an imported clan's idle round, the list names the clan and what the roster gate did.
+#[test]
+fn the_list_shows_remembered_clans_and_the_last_rounds_gate() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
+    let group = fake.world().clan.group_id.clone();
+    let dir = data_dir();
+    Dclisync::new(dir.path()).api(&fake).args(["--import-group", &group, "--sync"]).run().assert_success();
+    sync(dir.path(), &fake).assert_success();
+
+    // Pin every time the list shows (1717237800 is 2024-06-01T10:30:00Z).
+    let conn = rusqlite::Connection::open(db_path(dir.path())).expect("open the database");
+    conn.execute("UPDATE dclisync_player SET last_success = ?1", [PINNED_LAST_SYNC]).expect("pin");
+    conn.execute("UPDATE dclisync_group SET roster_read_at = 1717237800", []).expect("pin");
+    conn.execute("UPDATE dclisync_gate_round SET at = 1717237800", []).expect("pin");
+    drop(conn);
+
+    let table = Dclisync::new(dir.path()).env("TZ", "UTC").arg("--list").run();
+    table.assert_success();
+    snapshot("e2e_list_with_clan", &table.stdout.replace(&group, "GROUP"));
+}

@@ -16,6 +16,7 @@ mod network;
 mod players_by_id;
 mod refusals;
 mod rescan;
+mod roster_gate;
 mod shell_integration;
 mod stored_rows;
 mod sync;

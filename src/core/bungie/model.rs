@@ -590,6 +590,11 @@ pub struct ClanMembersPage {
 pub struct ClanMember {
     #[serde(deserialize_with = "lenient")]
     pub destiny_user_info: Option<UserCard>,
+    #[serde(deserialize_with = "lenient_bool")]
+    pub is_online: Option<bool>,
+    /// Unix seconds (Bungie sends the number as a string).
+    #[serde(deserialize_with = "lenient_int")]
+    pub last_online_status_change: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -35,6 +35,7 @@
 //!   never replaces a stored class.
 
 mod archive;
+mod groups;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -81,6 +82,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_reports_and_rescans.sql"),
     include_str!("migrations/0003_archive.sql"),
     include_str!("migrations/0004_archive_parts.sql"),
+    include_str!("migrations/0005_clans_and_roster_gate.sql"),
 ];
 
 /// Why the store could not be opened or used.

@@ -106,6 +106,8 @@ pub(super) struct Walked {
     pub walks: Vec<CharacterWalk>,
     /// Why the walk stopped short, if it did.
     pub failure: Option<Error>,
+    /// When the walk started (Unix seconds), before its profile was read.
+    pub started_at: i64,
 }
 
 /// How a part of a walk ended early.
@@ -148,6 +150,7 @@ impl Syncer<'_> {
             return Err(Error::Api(ApiError::Stopped));
         }
         let membership = start.member.membership();
+        let started_at = unix_now();
         let profile = walk::read_profile(self.call("profile", || self.client.profile(membership))?, &start.member);
         let now = unix_now();
         let account_due = plan::account_check_due(start.account_checked_at, now);
@@ -169,6 +172,7 @@ impl Syncer<'_> {
             notes: account.note.into_iter().collect(),
             walks: assembled.walks,
             failure,
+            started_at,
         })
     }
 

@@ -17,7 +17,15 @@ use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::world::{Account, Player, SplitMix64, World, HISTORY_PAGE_SIZE};
+use crate::world::{parse_bungie_time, Account, Player, SplitMix64, World, HISTORY_PAGE_SIZE};
+
+/// `lastOnlineStatusChange` of a clan member who is no tracked player: 2024-01-01.
+const NEVER_PLAYED_SINCE: i64 = 1_704_067_200;
+
+/// Now on the real clock, in Unix seconds.
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
 
 /// Path of the post-game carnage report endpoint (on stats.bungie.net in production).
 pub const PGCR_PATH_PREFIX: &str = "/Platform/Destiny2/Stats/PostGameCarnageReport/";
@@ -266,6 +274,9 @@ struct State {
     maintenance: bool,
     /// PGCR answers are held back this long (a server stuck on a request).
     pgcr_delay: Option<Duration>,
+    /// Clan members' online status as the fake saw it change while it ran, by membership id:
+    /// (`isOnline`, `lastOnlineStatusChange` in Unix seconds of the real clock).
+    roster_status: HashMap<String, (bool, i64)>,
 }
 
 impl State {
@@ -420,11 +431,30 @@ impl FakeBungie {
     /// Changes the world between syncs, e.g. with [`World::move_on`]: `change` gets a copy of
     /// the world served now, and every request after it returns is answered from the changed
     /// copy. Returns what `change` returned.
+    ///
+    /// A player whose newest play moved went online and came off again: from now on the clan
+    /// roster says they are offline since this moment (the real clock's, as a real roster's
+    /// time is), so a client that walked them before sees a status change after its walk.
     pub fn change_world<R>(&self, change: impl FnOnce(&mut World) -> R) -> R {
-        let mut world = (*self.world()).clone();
+        let before = self.world();
+        let mut world = (*before).clone();
         let result = change(&mut world);
+        let now = unix_now();
+        {
+            let mut state = self.shared.state();
+            for (old, new) in before.players.iter().zip(&world.players) {
+                if old.primary.date_last_played != new.primary.date_last_played {
+                    state.roster_status.insert(new.primary.membership_id.clone(), (false, now));
+                }
+            }
+        }
         *self.shared.world.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(world);
         result
+    }
+
+    /// The clan roster says this member is online (`true`) or offline, since now.
+    pub fn set_online(&self, membership_id: &str, online: bool) {
+        self.shared.state().roster_status.insert(membership_id.to_owned(), (online, unix_now()));
     }
 
     /// After `k` more reports are served, every PGCR request gets an HTTP 500 with an HTML page.
@@ -783,7 +813,10 @@ fn route(shared: &Shared, request: &Request, path: &str, counts_as_served: bool)
             let hidden = shared.state().hidden_from_history.clone();
             history(world, t, id, cid, &query, &hidden)
         }
-        ("GET", ["Platform", "GroupV2", group, "Members"]) => group_members(world, group, &query),
+        ("GET", ["Platform", "GroupV2", group, "Members"]) => {
+            let status = shared.state().roster_status.clone();
+            group_members(world, group, &query, &status)
+        }
         ("GET", ["Platform", "User", "GetMembershipsById", id, _]) => memberships(world, id),
         _ => unknown_route(),
     }
@@ -994,7 +1027,16 @@ fn pgcr(shared: &Shared, instance_id: &str, counts_as_served: bool) -> Reply {
     }
 }
 
-fn group_members(world: &World, group: &str, query: &HashMap<String, String>) -> Reply {
+/// A clan roster page. Each member's `isOnline` and `lastOnlineStatusChange` follow the world:
+/// offline since their newest play ended (the world's `dateLastPlayed`), unless the fake saw
+/// their status change while it ran ([`FakeBungie::change_world`], [`FakeBungie::set_online`]);
+/// a member who never played (no tracked player) has been offline since 2024-01-01.
+fn group_members(
+    world: &World,
+    group: &str,
+    query: &HashMap<String, String>,
+    status: &HashMap<String, (bool, i64)>,
+) -> Reply {
     let clan = &world.clan;
     if group != clan.group_id {
         return failure(500, 622, "GroupNotFound", "The group was not found.");
@@ -1002,6 +1044,16 @@ fn group_members(world: &World, group: &str, query: &HashMap<String, String>) ->
     // Pages count from 1; Bungie reads 0 as 1.
     let page = query.get("currentpage").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
     let page_size = clan.pages.first().map_or(0, Vec::len);
+    let Some(members) = clan.pages.get(page - 1) else {
+        return success(json!({"results": [], "totalResults": clan.members().count(), "hasMore": false}));
+    };
+    let wanted: std::collections::HashSet<&str> = members.iter().map(|m| m.membership_id.as_str()).collect();
+    let last_played: HashMap<&str, i64> = world
+        .players
+        .iter()
+        .filter(|p| wanted.contains(p.primary.membership_id.as_str()))
+        .filter_map(|p| Some((p.primary.membership_id.as_str(), parse_bungie_time(&p.primary.date_last_played)?)))
+        .collect();
     let results: Vec<Value> = clan
         .pages
         .get(page - 1)
@@ -1009,10 +1061,15 @@ fn group_members(world: &World, group: &str, query: &HashMap<String, String>) ->
             members
                 .iter()
                 .map(|m| {
+                    let id = m.membership_id.as_str();
+                    let (online, since) = status
+                        .get(id)
+                        .copied()
+                        .unwrap_or((false, last_played.get(id).copied().unwrap_or(NEVER_PLAYED_SINCE)));
                     json!({
                         "memberType": 2,
-                        "isOnline": false,
-                        "lastOnlineStatusChange": "1704067200",
+                        "isOnline": online,
+                        "lastOnlineStatusChange": since.to_string(),
                         "groupId": clan.group_id,
                         "destinyUserInfo": m.destiny_user_info,
                         "joinDate": "2021-09-14T18:00:00Z",

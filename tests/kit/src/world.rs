@@ -376,9 +376,13 @@ pub struct ClanMember {
 #[derive(Debug, Clone)]
 pub struct Clan {
     pub group_id: String,
-    /// Two pages: the first says `hasMore: true`, the second `false`.
+    /// Two pages (the first says `hasMore: true`, the second `false`), or pages of
+    /// [`ROSTER_PAGE_SIZE`] members, as Bungie sends them, in a clan of more than twice that.
     pub pages: Vec<Vec<ClanMember>>,
 }
+
+/// Members on one page of a clan roster, as Bungie pages them.
+pub const ROSTER_PAGE_SIZE: usize = 100;
 
 impl Clan {
     pub fn members(&self) -> impl Iterator<Item = &ClanMember> {
@@ -391,6 +395,22 @@ impl Clan {
 
     pub fn nameless_members(&self) -> impl Iterator<Item = &ClanMember> {
         self.members().filter(|m| m.bungie_name.is_none())
+    }
+
+    /// The member leaves the clan; returns them (none if they were not in it).
+    pub fn leave(&mut self, membership_id: &str) -> Option<ClanMember> {
+        self.pages.iter_mut().find_map(|page| {
+            let i = page.iter().position(|m| m.membership_id == membership_id)?;
+            Some(page.remove(i))
+        })
+    }
+
+    /// The member joins the clan, listed last.
+    pub fn join(&mut self, member: ClanMember) {
+        match self.pages.last_mut() {
+            Some(page) => page.push(member),
+            None => self.pages.push(vec![member]),
+        }
     }
 }
 
@@ -637,6 +657,25 @@ fn format_unix(unix: i64, suffix: &str) -> String {
     let (y, mo, d) = civil_from_days(unix.div_euclid(86_400));
     let s = unix.rem_euclid(86_400);
     format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}{suffix}", s / 3600, s % 3600 / 60, s % 60)
+}
+
+/// Unix seconds of a time as Bungie writes it (`2024-01-06T03:33:00Z`); none for other text.
+pub fn parse_bungie_time(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm), the inverse of `civil_from_days`.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 /// How Bungie writes a time: `2024-01-06T03:33:00Z`.
@@ -1245,9 +1284,8 @@ impl<'a> Generator<'a> {
             display_name: String::new(),
             bungie_name: None,
         });
-        let first_page = members.len().div_ceil(2);
-        let second = members.split_off(first_page);
-        Clan { group_id, pages: vec![members, second] }
+        let page_size = if members.len() > 2 * ROSTER_PAGE_SIZE { ROSTER_PAGE_SIZE } else { members.len().div_ceil(2) };
+        Clan { group_id, pages: members.chunks(page_size.max(1)).map(<[ClanMember]>::to_vec).collect() }
     }
 }
 

@@ -26,6 +26,8 @@ const NEW_CHARACTER_MATCHES: usize = 2;
 const NEW_MATCH_SPACING_SECS: i64 = 40 * 60;
 /// Mixed into the seed so that a move draws other numbers than the world's generation.
 const MOVE_SALT: u64 = 0x4D0F_E5A1_7E00_0001;
+/// The same for [`World::play`].
+const PLAY_SALT: u64 = 0x9A7E_0C1A_5EED_0002;
 
 /// What one [`World::move_on`] added.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +97,23 @@ impl World {
         self.matches.sort_by_key(|m| m.period_unix);
         self.reindex();
         Moved { on_top, gambit_private, late: late_id, late_character, new_character }
+    }
+
+    /// Player `p` plays one public match on their first character, newer than every match so
+    /// far (alone among the tracked players); returns its instance id. Only that character's
+    /// and that player's `dateLastPlayed` move.
+    pub fn play(&mut self, p: usize) -> String {
+        let config = self.config.clone();
+        let mut generator = Generator::new(&config);
+        generator.rng = SplitMix64::new(config.seed ^ PLAY_SALT.wrapping_mul(self.matches.len() as u64 + 1));
+        generator.used_ids = self.ids_in_use();
+        let start = self.matches.iter().map(|m| m.period_unix).max().unwrap_or(0) + 2 * 3600;
+        let next = self.matches.iter().map(|m| m.id()).max().unwrap_or(11_000_000_000) as u64;
+        let instance_id = (next + 1 + generator.rng.below(5_000)).to_string();
+        let draft = Draft { period_unix: start, kind: MatchKind::Public, tracked: vec![(p, 0)] };
+        self.add_match(&mut generator, instance_id.clone(), draft);
+        self.reindex();
+        instance_id
     }
 
     /// Every id the world uses, so that a move draws none of them again.
