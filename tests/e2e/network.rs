@@ -187,12 +187,13 @@ fn check_whole_or_queued(
 /// fetched again. Then one run to the end equals one clean run.
 #[test]
 fn kill_9_during_a_batch_leaves_every_report_stored_whole_or_queued() {
-    let config = WorldConfig::small();
+    let config = WorldConfig { public_matches_per_character: 25, ..WorldConfig::small() };
     let (clean_dir, _clean_fake) = clean_run(&config);
     let reference = Db::open(clean_dir.path()).dump();
 
-    // Slow enough answers that a run lasts long enough to be killed three times, with a few
-    // requests in flight so that the reports of a batch arrive while it is held.
+    // Answers slow enough, and a world big enough (some 330 reports), that every run still has
+    // most of its reports to go when it is killed, on a loaded machine too; four requests in
+    // flight, so that a batch holds a score of reports (a commit takes long enough to be hit).
     let options = FakeOptions { latency: Duration::from_millis(25), ..FakeOptions::default() };
     let fake = FakeBungie::start_with(World::generate(&config), API_KEY, 0, options);
     let dir = data_dir();
