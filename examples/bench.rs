@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use serde_json::{json, Value};
 
+use dclisync::core::batch::SYNC_BATCH;
 use dclisync_testkit::fake::{FakeBungie, FakeOptions, FaultKind, BUNGIE_LIMIT};
 use dclisync_testkit::world::{World, WorldConfig};
 
 /// The key both fakes accept.
 const KEY: &str = "bench-key-not-a-bungie-key";
-/// Latency of every answer in the sync figures.
+/// Latency of every answer in the sync figures, unless `--latency-ms` says otherwise.
 const LATENCY: Duration = Duration::from_millis(100);
 /// Fault rate of figure 2c.
 const FAULT_RATE: f64 = 0.05;
@@ -55,6 +56,10 @@ struct Args {
     /// Reports the ingest figure normalizes and stores
     #[arg(long, default_value_t = 5000)]
     ingest: usize,
+    /// Latency of every answer of the fake in the sync figures, in milliseconds; 0 shows what
+    /// dclisync itself costs when Bungie (or a mirror) answers at once
+    #[arg(long, default_value_t = LATENCY.as_millis() as u64)]
+    latency_ms: u64,
     /// The dclisync binary to measure (default: `dclisync` beside this program's folder)
     #[arg(long)]
     dclisync: Option<PathBuf>,
@@ -317,14 +322,27 @@ struct Phases {
 }
 
 /// What the sync does with each downloaded body: read the envelope, the report, the rows, and
-/// store them in one transaction.
+/// store them, the reports of a batch ([`SYNC_BATCH`]'s report count) in one transaction, each
+/// with its queue marks and fetch record (no archive copy).
 fn ingest(file: &Path, dir: &Path) -> Result<(usize, Duration, Phases), String> {
     use dclisync::core::bungie::{envelope, model::Pgcr};
+    use dclisync::core::refresh::ReportFetch;
+    use dclisync::shell::store::FetchedReport;
     let mut store = dclisync::shell::store::Store::open(dir).map_err(|e| e.to_string())?;
     let reader = std::io::BufReader::new(std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?);
     let mut phases = Phases::default();
     let started = Instant::now();
     let mut n = 0;
+    let mut held: Vec<(dclisync::core::pgcr::PgcrRows, ReportFetch)> = Vec::new();
+    let mut store_held = |held: &mut Vec<_>, phases: &mut Phases| -> Result<(), String> {
+        let t = thread_cpu();
+        let batch: Vec<FetchedReport<'_>> =
+            held.iter().map(|(rows, fetch)| FetchedReport { rows, fetch, archive: None }).collect();
+        store.store_fetched_batch(&batch).map_err(|e| e.to_string())?;
+        held.clear();
+        lap(&mut phases.store, t);
+        Ok(())
+    };
     for line in reader.lines() {
         let line = line.map_err(|e| format!("{}: {e}", file.display()))?;
         let t = thread_cpu();
@@ -335,12 +353,21 @@ fn ingest(file: &Path, dir: &Path) -> Result<(usize, Duration, Phases), String> 
         let id = dclisync::core::ids::ActivityId(id);
         let rows = dclisync::core::pgcr::normalize(id, &report, dclisync::core::fixups::Rules::builtin())
             .map_err(|e| format!("report {id}: {e}"))?;
-        let t = lap(&mut phases.normalize, t);
-        store.store_pgcr(&rows).map_err(|e| e.to_string())?;
-        lap(&mut phases.store, t);
+        let fetch = ReportFetch::first(&rows, unix_now());
+        held.push((rows, fetch));
+        lap(&mut phases.normalize, t);
+        if held.len() >= SYNC_BATCH.max_reports {
+            store_held(&mut held, &mut phases)?;
+        }
         n += 1;
     }
+    store_held(&mut held, &mut phases)?;
     Ok((n, started.elapsed(), phases))
+}
+
+/// Seconds since the Unix epoch, as a sync stamps a fetch.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Adds the CPU time since `since` to `phase`; returns now.
@@ -706,11 +733,8 @@ fn run(args: &Args) -> Result<(), String> {
             .at_least(2000.0, "≥ 2000 /s")
             .print();
         Row::new("reports per CPU second", results.iter().map(|r| r.cpu_rate).collect(), "/s", 0).print();
-        let names = [
-            "CPU per report: JSON to typed report",
-            "CPU per report: normalize",
-            "CPU per report: store (1 transaction)",
-        ];
+        let names =
+            ["CPU per report: JSON to typed report", "CPU per report: normalize", "CPU per report: store (batched)"];
         for (i, name) in names.iter().enumerate() {
             Row::new(*name, results.iter().map(|r| r.phases_us[i]).collect(), "µs", 0).print();
         }
@@ -719,8 +743,9 @@ fn run(args: &Args) -> Result<(), String> {
 
     let sync_figures = ["limited", "unlimited", "faults", "idle"].iter().any(|f| wants(f));
     let mid = sync_figures.then(|| Scenario::new(MATCHES_1500));
-    let limited = FakeOptions { latency: LATENCY, limit: Some(BUNGIE_LIMIT), ..FakeOptions::default() };
-    let unlimited = FakeOptions { latency: LATENCY, ..FakeOptions::default() };
+    let latency = Duration::from_millis(args.latency_ms);
+    let limited = FakeOptions { latency, limit: Some(BUNGIE_LIMIT), ..FakeOptions::default() };
+    let unlimited = FakeOptions { latency, ..FakeOptions::default() };
     let lifted = ["--max-rps", "0", "--concurrency", "50"];
 
     if wants("limited") {
@@ -729,8 +754,9 @@ fn run(args: &Args) -> Result<(), String> {
             .map(|_| first_sync(&bin, scenario, limited.clone(), &[], false).map(|r| r.0))
             .collect::<Result<_, _>>()?;
         section(&format!(
-            "2a first sync of {} reports, 100 ms latency, fake enforces 250 per 10 s; dclisync defaults",
-            scenario.expected.len()
+            "2a first sync of {} reports, {} ms latency, fake enforces 250 per 10 s; dclisync defaults",
+            scenario.expected.len(),
+            args.latency_ms
         ));
         let mut rows = sync_rows(&results);
         set_target(&mut rows, "throttled answers", |r| r.at_most(0.0, "0"));
@@ -757,8 +783,9 @@ fn run(args: &Args) -> Result<(), String> {
         }
         if wants("unlimited") {
             section(&format!(
-                "2b first sync of {} reports, 100 ms latency, no limit; --max-rps 0 --concurrency 50",
-                scenario.expected.len()
+                "2b first sync of {} reports, {} ms latency, no limit; --max-rps 0 --concurrency 50",
+                scenario.expected.len(),
+                args.latency_ms
             ));
             rss_of_2b = Some((scenario.expected.len(), results.clone()));
             let mut rows = sync_rows(&results);
@@ -796,7 +823,10 @@ fn run(args: &Args) -> Result<(), String> {
     }
 
     if wants("idle") {
-        section("3  idle round: a second --sync of the world of 2b, dclisync defaults, 100 ms latency");
+        section(&format!(
+            "3  idle round: a second --sync of the world of 2b, dclisync defaults, {} ms latency",
+            args.latency_ms
+        ));
         Row::new("requests", idle_runs.iter().map(|r| r.requests as f64).collect(), "", 0).print();
         Row::new("wall time", idle_runs.iter().map(|r| r.measured.wall.as_secs_f64()).collect(), "s", 2).print();
         Row::new("report requests", idle_runs.iter().map(|r| r.report_requests as f64).collect(), "", 0)
@@ -811,8 +841,9 @@ fn run(args: &Args) -> Result<(), String> {
             .map(|_| first_sync(&bin, scenario, unlimited.clone(), &lifted, false).map(|r| r.0))
             .collect::<Result<_, _>>()?;
         section(&format!(
-            "4  first sync of {} reports, 100 ms latency, no limit; --max-rps 0 --concurrency 50",
-            scenario.expected.len()
+            "4  first sync of {} reports, {} ms latency, no limit; --max-rps 0 --concurrency 50",
+            scenario.expected.len(),
+            args.latency_ms
         ));
         let mut rows = sync_rows(&results);
         set_target(&mut rows, "peak RSS", |r| r.at_most(25.0, "≤ 25 MB"));

@@ -2,7 +2,8 @@
 //! answer means.
 //!
 //! Rules:
-//! - a report stored, new or already there, ends a run of failures;
+//! - a report downloaded ends a run of failures, even before it is stored: the writer may hold
+//!   it for a batch, and a failure that arrives meanwhile is not one more in a row;
 //! - a request never sent because the run is stopping leaves the report queued and counts no
 //!   try against it;
 //! - maintenance or a bad key ends the round: it is not the report's fault, so no try is
@@ -56,6 +57,11 @@ impl Tally {
     /// A pass that sets out to fetch `total` reports.
     pub fn new(total: usize) -> Tally {
         Tally { total, done: Downloads::default(), failing_in_a_row: 0, end: None }
+    }
+
+    /// A report was downloaded (it is stored later, with its batch): Bungie.net answers.
+    pub fn downloaded(&mut self) {
+        self.failing_in_a_row = 0;
     }
 
     /// A report was stored: `new` unless it was there already.
@@ -162,18 +168,32 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_report_or_a_definite_answer_breaks_the_run() {
-        for breaker in [Some(true), Some(false), None] {
+    fn a_stored_or_downloaded_report_or_a_definite_answer_breaks_the_run() {
+        type Breaker = fn(&mut Tally);
+        let breakers: [(&str, Breaker); 4] = [
+            ("stored new", |t| t.stored(true)),
+            ("stored already", |t| t.stored(false)),
+            ("downloaded, held for its batch", |t| t.downloaded()),
+            ("not found", |t| assert_eq!(t.failed(&ApiError::PgcrNotFound), Failed::Try { end: None })),
+        ];
+        for (name, breaker) in breakers {
             let mut tally = Tally::new(40);
             for _ in 1..FAILURES_MEANING_DOWN {
                 tally.failed(&network());
             }
-            match breaker {
-                Some(new) => tally.stored(new),
-                None => assert_eq!(tally.failed(&ApiError::PgcrNotFound), Failed::Try { end: None }),
-            }
-            assert_eq!(tally.failed(&network()), Failed::Try { end: None }, "{breaker:?}");
+            breaker(&mut tally);
+            assert_eq!(tally.failed(&network()), Failed::Try { end: None }, "{name}");
         }
+    }
+
+    #[test]
+    fn a_downloaded_report_counts_only_once_stored() {
+        let mut tally = Tally::new(2);
+        tally.downloaded();
+        tally.downloaded();
+        tally.stored(true);
+        let done = tally.finish().expect("no end");
+        assert_eq!((done.new, done.already_stored, done.left_queued), (1, 0, 1));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::time::{Duration, Instant};
 
+use crate::common::fake::FakeOptions;
 use crate::common::{
     add_all, clean_run, data_dir, sync, Checks, Db, Dclisync, FakeBungie, World, WorldConfig, API_KEY,
 };
@@ -117,5 +118,119 @@ fn kill_9_at_several_points_then_a_rerun_ends_in_the_same_database_as_one_clean_
         reference.diff(&resumed).unwrap_or_default()
     });
     checks.eq("unsynced queue rows", Db::open(dir.path()).unsynced_queue_rows(), 0);
+    checks.finish(format!("{log}\n{last}"));
+}
+
+/// The dcli tables whose rows belong to one activity, each read with the activity first.
+const ACTIVITY_TABLES: [&str; 6] =
+    ["activity", "modes", "team_result", "character_activity_stats", "weapon_result", "medal_result"];
+
+/// The rows of [`ACTIVITY_TABLES`] that belong to the activities `ids`, as (table, row).
+fn rows_of(dump: &dclisync_testkit::db::Dump, ids: &BTreeSet<i64>) -> BTreeSet<(&'static str, String)> {
+    let activity = |row: &str| row.split(" | ").next().and_then(|c| c.strip_prefix("i:")?.parse::<i64>().ok());
+    ACTIVITY_TABLES
+        .iter()
+        .flat_map(|table| {
+            dump.rows(table)
+                .iter()
+                .filter(|row| activity(row).is_some_and(|id| ids.contains(&id)))
+                .map(|row| (*table, row.clone()))
+        })
+        .collect()
+}
+
+/// Checks that every report of the database at `dir` is stored whole or not at all: a stored
+/// report has every row a clean run gives it, its queue rows marked synced, its archive copy
+/// and its fetch record; a report not stored has no queue row marked synced.
+fn check_whole_or_queued(
+    checks: &mut Checks,
+    what: &str,
+    dir: &std::path::Path,
+    reference: &dclisync_testkit::db::Dump,
+) {
+    let db = Db::open(dir);
+    let stored = db.activity_ids();
+    let unmarked = db.i64s(
+        "SELECT DISTINCT q.activity_id FROM activity_queue q JOIN activity a ON a.activity_id = q.activity_id
+          WHERE q.synced = 0",
+    );
+    checks.that(&format!("{what}: stored reports have their queue marks"), unmarked.is_empty(), || {
+        format!("stored, yet still queued: {unmarked:?}")
+    });
+    let marked_not_stored = db.i64s(
+        "SELECT DISTINCT activity_id FROM activity_queue q
+          WHERE synced = 1 AND NOT EXISTS (SELECT 1 FROM activity a WHERE a.activity_id = q.activity_id)",
+    );
+    checks.that(&format!("{what}: no queue mark without its report"), marked_not_stored.is_empty(), || {
+        format!("marked synced, not stored: {marked_not_stored:?}")
+    });
+    let no_copy = db.i64s(
+        "SELECT activity_id FROM activity a
+          WHERE NOT EXISTS (SELECT 1 FROM dclisync_archive z WHERE z.activity_id = a.activity_id)
+             OR NOT EXISTS (SELECT 1 FROM dclisync_report r WHERE r.activity_id = a.activity_id)",
+    );
+    checks.that(&format!("{what}: stored reports have their archive copy and fetch"), no_copy.is_empty(), || {
+        format!("without: {no_copy:?}")
+    });
+    let (have, want) = (rows_of(&db.dump(), &stored), rows_of(reference, &stored));
+    checks.that(&format!("{what}: stored reports have all their rows"), have == want, || {
+        let missing: Vec<_> = want.difference(&have).take(3).collect();
+        let extra: Vec<_> = have.difference(&want).take(3).collect();
+        format!("missing {missing:?}, not expected {extra:?}")
+    });
+}
+
+/// kill -9 during batches of downloaded reports, four times over: as soon as a batch of the
+/// run is seen committed, and once more reports have been downloaded after it and are held.
+/// At every kill each report is stored whole (rows, queue marks, archive copy, fetch record)
+/// or not at all and still queued; the reports downloaded but not yet committed are lost and
+/// fetched again. Then one run to the end equals one clean run.
+#[test]
+fn kill_9_during_a_batch_leaves_every_report_stored_whole_or_queued() {
+    let config = WorldConfig { public_matches_per_character: 25, ..WorldConfig::small() };
+    let (clean_dir, _clean_fake) = clean_run(&config);
+    let reference = Db::open(clean_dir.path()).dump();
+
+    // Answers slow enough, and a world big enough (some 330 reports), that every run still has
+    // most of its reports to go when it is killed, on a loaded machine too; four requests in
+    // flight, so that a batch holds a score of reports (a commit takes long enough to be hit).
+    let options = FakeOptions { latency: Duration::from_millis(25), ..FakeOptions::default() };
+    let fake = FakeBungie::start_with(World::generate(&config), API_KEY, 0, options);
+    let dir = data_dir();
+    add_all(dir.path(), &fake);
+    let mut checks = Checks::new();
+    let mut log = String::new();
+    // Killed as soon as a batch of the run is seen committed, or once more reports have been
+    // downloaded after it and are held for the next batch.
+    let kills: [(&str, usize); 4] =
+        [("as a batch lands", 0), ("with reports held", 3), ("as a batch lands", 0), ("with reports held", 3)];
+    for (kill, (what, more)) in kills.into_iter().enumerate() {
+        let what = format!("kill {} ({what})", kill + 1);
+        let stored_before = Db::open(dir.path()).activity_ids().len();
+        let mut running = Dclisync::new(dir.path()).api(&fake).args(["--concurrency", "4", "--sync"]).spawn();
+        let committed = wait_for(&mut running, || Db::open(dir.path()).activity_ids().len() > stored_before);
+        let served = fake.pgcrs_served();
+        let reached = committed && wait_for(&mut running, || fake.pgcrs_served() >= served + more);
+        let out = running.kill();
+        checks.that(&format!("{what} came during the run"), reached && out.code.is_none(), || format!("{out}"));
+        check_whole_or_queued(&mut checks, &what, dir.path(), &reference);
+        let db = Db::open(dir.path());
+        log.push_str(&format!(
+            "{what}: {} stored, {} queue rows unsynced, {} reports served so far\n",
+            db.activity_ids().len(),
+            db.unsynced_queue_rows(),
+            fake.pgcrs_served()
+        ));
+    }
+    let stored = Db::open(dir.path()).activity_ids();
+    checks.that("the kills left reports queued", stored.len() < fake.world().expected_activity_ids().len(), || {
+        format!("{} stored", stored.len())
+    });
+    let last = sync(dir.path(), &fake);
+    last.assert_success();
+    let resumed = Db::open(dir.path()).dump();
+    checks.that("the database equals one clean run", reference == resumed, || {
+        reference.diff(&resumed).unwrap_or_default()
+    });
     checks.finish(format!("{log}\n{last}"));
 }

@@ -28,7 +28,9 @@
 //!   not 10, or when sqlite finds it corrupt. An empty file, or an sqlite3 file with no tables,
 //!   is taken as new.
 //! - Every public method that writes runs in one transaction. A report is stored, and its queue
-//!   rows marked synced, in the same one: it is stored and done, or still queued.
+//!   rows marked synced and its archive copy kept, in the same one: it is stored and done, or
+//!   still queued. Several reports may share one transaction (a batch of a sync's downloads),
+//!   each of them whole in it; a report is never split across two.
 //! - Member rows from a search or a profile are current and replace what they have; member rows
 //!   from a match report only fill in what the stored row lacks. A character's class other
 //!   than 255 replaces the stored one, so a known class repairs an unknown one; 255 (unknown)
@@ -175,6 +177,15 @@ pub struct TrackedPlayer {
     /// the reference tool, the `sync` table's time.
     pub last_sync: Option<String>,
     pub activities: i64,
+}
+
+/// A downloaded report as the writer stores it: its rows, how it was fetched, and its archive
+/// copy (none with the archive off).
+#[derive(Debug, Clone, Copy)]
+pub struct FetchedReport<'r> {
+    pub rows: &'r PgcrRows,
+    pub fetch: &'r ReportFetch,
+    pub archive: Option<&'r Archived>,
 }
 
 /// What storing one report did.
@@ -564,18 +575,16 @@ impl Store {
         fetch: &ReportFetch,
         archive: Option<&Archived>,
     ) -> Result<Stored, StoreError> {
-        self.write(|tx| {
-            let outcome = store_pgcr_tx(tx, rows)?;
-            mark_synced_tx(tx, rows.activity.activity_id)?;
-            if let Some(copy) = archive {
-                archive_tx(tx, rows.activity.activity_id, copy, false)?;
-            }
-            // A report stored by another run keeps the record of that run's fetch.
-            if outcome == Stored::New {
-                record_fetch_tx(tx, rows.activity.activity_id, fetch)?;
-            }
-            Ok(outcome)
-        })
+        let outcomes = self.store_fetched_batch(&[FetchedReport { rows, fetch, archive }])?;
+        Ok(outcomes.first().copied().unwrap_or(Stored::AlreadyThere))
+    }
+
+    /// Stores a batch of fetched reports in one transaction, each as
+    /// [`Store::store_fetched_pgcr`] stores one: its rows, its queue marks, its archive copy and
+    /// its fetch. A kill leaves every report of the batch stored whole or still queued. Returns
+    /// what storing did to each, in order.
+    pub fn store_fetched_batch(&mut self, reports: &[FetchedReport<'_>]) -> Result<Vec<Stored>, StoreError> {
+        self.write(|tx| reports.iter().map(|report| store_fetched_tx(tx, report)).collect())
     }
 
     /// Reports of matches these characters played that wait for their second fetch.
@@ -887,6 +896,21 @@ fn upsert_character_tx(
 ) -> rusqlite::Result<()> {
     let row = CharacterRow { character_id, member_id, class };
     insert_many_tx(tx, CHARACTER_INSERT, CHARACTER_CONFLICT, 3, &[&row], bind_character)
+}
+
+/// One fetched report: rows, queue marks, archive copy, fetch.
+fn store_fetched_tx(tx: &Transaction<'_>, report: &FetchedReport<'_>) -> rusqlite::Result<Stored> {
+    let id = report.rows.activity.activity_id;
+    let outcome = store_pgcr_tx(tx, report.rows)?;
+    mark_synced_tx(tx, id)?;
+    if let Some(copy) = report.archive {
+        archive_tx(tx, id, copy, false)?;
+    }
+    // A report stored by another run keeps the record of that run's fetch.
+    if outcome == Stored::New {
+        record_fetch_tx(tx, id, report.fetch)?;
+    }
+    Ok(outcome)
 }
 
 fn record_fetch_tx(tx: &Transaction<'_>, activity_id: ActivityId, fetch: &ReportFetch) -> rusqlite::Result<()> {
