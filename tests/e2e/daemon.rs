@@ -8,37 +8,13 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    add_all, clean_run, data_dir, sync, Checks, Db, Dclisync, FakeBungie, Running, World, WorldConfig, API_KEY,
+    add_all, clean_run, daemon, data_dir, sync, Checks, Db, Dclisync, FakeBungie, Running, World, WorldConfig, API_KEY,
+    AT_ONCE, EXPECT_WITHIN, GRACEFUL_STOP,
 };
-
-/// What the tests allow between a signal and the exit for a graceful stop: the report in hand is
-/// saved and the process exits within a few seconds, which users are promised as 2 s. The tests
-/// allow twice that, for a loaded 2-core machine; the bugs they guard against wait out a report
-/// held back 20 s or the daemon's 30 s interval, far beyond either.
-const GRACEFUL_STOP: Duration = Duration::from_secs(4);
-/// What "at once" means here: no grace period at all, with room for a loaded 2-core machine;
-/// what it tells apart is a 20 s report in hand or a 30 s sleep being waited out.
-const AT_ONCE: Duration = Duration::from_secs(2);
-/// Longest the tests wait for a line they expect.
-const EXPECT_WITHIN: Duration = Duration::from_secs(30);
-
-/// `--sync --daemon` of everyone on the list, at the shortest interval (30 s, never waited out).
-fn daemon(dir: &std::path::Path, fake: &FakeBungie) -> Running {
-    Dclisync::new(dir)
-        .api(fake)
-        .args(["--sync", "--daemon", "--interval", "30"])
-        .timeout(Duration::from_secs(90))
-        .spawn()
-}
 
 /// Sends `signal` and waits for the exit; returns how long it took.
 fn time_exit(running: &mut Running, signal: i32) -> Duration {
-    let sent = Instant::now();
-    running.signal(signal);
-    while !running.has_exited() && sent.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    sent.elapsed()
+    crate::common::time_exit(running, |r| r.signal(signal))
 }
 
 /// Waits for `needle` on stdout, failing with the transcript when it does not come.

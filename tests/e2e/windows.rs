@@ -8,31 +8,13 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    add_all, clean_run, data_dir, sync, Checks, Db, Dclisync, FakeBungie, Running, World, WorldConfig, API_KEY,
+    add_all, clean_run, daemon, data_dir, sync, Checks, Db, FakeBungie, Running, World, WorldConfig, API_KEY, AT_ONCE,
+    EXPECT_WITHIN, GRACEFUL_STOP,
 };
-
-/// As in the Unix tests: the promised 2 s, doubled for a loaded runner.
-const GRACEFUL_STOP: Duration = Duration::from_secs(4);
-const AT_ONCE: Duration = Duration::from_secs(2);
-const EXPECT_WITHIN: Duration = Duration::from_secs(30);
-
-fn daemon(dir: &std::path::Path, fake: &FakeBungie) -> Running {
-    Dclisync::new(dir)
-        .api(fake)
-        .args(["--sync", "--daemon", "--interval", "30"])
-        .timeout(Duration::from_secs(90))
-        .in_own_console_group()
-        .spawn()
-}
 
 /// Sends Ctrl-Break and waits for the exit; returns how long it took.
 fn time_exit(running: &mut Running) -> Duration {
-    let sent = Instant::now();
-    running.ctrl_break();
-    while !running.has_exited() && sent.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    sent.elapsed()
+    crate::common::time_exit(running, Running::ctrl_break)
 }
 
 #[test]
