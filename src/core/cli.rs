@@ -542,6 +542,11 @@ mod tests {
     fn clan_flags() {
         let c = config(parse(&["-l", "-D", "/d"]).unwrap(), no_env, None).unwrap();
         assert_eq!(c.gate, GateConfig { max_staleness: Some(3600) }, "one hour by default");
+        assert_eq!(
+            c.gate,
+            GateConfig::from_staleness(crate::core::roster::DEFAULT_MAX_STALENESS_SECS as u64),
+            "the flag's default is the gate's"
+        );
         assert!(c.remove_group.is_empty() && !c.follow_groups);
         for (given, secs) in [("0", None), ("90", Some(90)), ("90s", Some(90)), ("30m", Some(1800)), ("2H", Some(7200))]
         {

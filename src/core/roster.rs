@@ -328,6 +328,35 @@ mod tests {
     }
 
     #[test]
+    fn the_gate_is_on_unless_max_staleness_is_0() {
+        assert!(!GateConfig::from_staleness(0).is_on());
+        assert!(GateConfig::from_staleness(1).is_on());
+        assert!(GateConfig::from_staleness(DEFAULT_MAX_STALENESS_SECS as u64).is_on());
+    }
+
+    #[test]
+    fn counts_tell_stale_reads_from_other_reads_and_skips() {
+        let plan = GatePlan {
+            verdicts: vec![
+                (MemberId(1), Verdict::Read(Reason::Stale)),
+                (MemberId(2), Verdict::Read(Reason::Online)),
+                (MemberId(3), Verdict::Skip),
+                (MemberId(4), Verdict::Read(Reason::StatusChanged)),
+            ],
+        };
+        assert_eq!(plan.counts(), GateCounts { read: 3, stale: 1, skipped: 1 });
+        assert_eq!(plan.to_read().collect::<Vec<_>>(), [MemberId(1), MemberId(2), MemberId(4)]);
+    }
+
+    #[test]
+    fn only_a_walk_with_no_failure_and_every_marker_kept_is_complete() {
+        let walk = 1_800_000_123;
+        assert_eq!(complete_walk_at(walk, true, true), Some(walk));
+        assert_eq!(complete_walk_at(walk, false, true), None, "a part failed");
+        assert_eq!(complete_walk_at(walk, true, false), None, "a play too recent to trust its history");
+    }
+
+    #[test]
     fn each_rule_in_turn() {
         let walked = NOW - 10 * 60;
         let changed = |at: i64| RosterEntry { last_change: Some(at), ..idle(1) };
@@ -425,6 +454,13 @@ mod tests {
                 vec![complete(CLAN, vec![changed(NOW + HOUR)])],
                 ON,
                 Verdict::Read(Reason::StatusChanged),
+            ),
+            (
+                "walked this very second: the clock has not gone back",
+                PlayerState { walked_at: Some(NOW), ..player(1) },
+                vec![complete(CLAN, vec![idle(1)])],
+                ON,
+                Verdict::Skip,
             ),
             (
                 "our clock went back behind the walk",
