@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 pub use dclisync_testkit::{db_path, fake, world, Db, FakeBungie, World, WorldConfig, API_KEY};
 
+mod stops;
+pub use stops::{second_stop_quits_at_once, stop_mid_round_then_rerun};
+
 /// Set on every run unless [`Dclisync::paced`]: no pace of dclisync's own.
 const UNLIMITED: (&str, &str) = ("DCLISYNC_MAX_RPS", "0");
 

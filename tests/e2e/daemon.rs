@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    add_all, clean_run, daemon, data_dir, sync, Checks, Db, Dclisync, FakeBungie, Running, World, WorldConfig, API_KEY,
-    AT_ONCE, EXPECT_WITHIN, GRACEFUL_STOP,
+    add_all, daemon, data_dir, second_stop_quits_at_once, stop_mid_round_then_rerun, sync, Checks, Db, Dclisync,
+    FakeBungie, Running, World, WorldConfig, API_KEY, AT_ONCE, EXPECT_WITHIN, GRACEFUL_STOP,
 };
 
 /// Sends `signal` and waits for the exit; returns how long it took.
@@ -31,43 +31,7 @@ fn expect_stdout(running: &mut Running, needle: &str) {
 
 #[test]
 fn sigterm_mid_round_saves_what_arrived_exits_143_within_2_s_and_a_rerun_completes_the_database() {
-    let config = WorldConfig::small();
-    let (clean_dir, _clean_fake) = clean_run(&config);
-    let reference = Db::open(clean_dir.path()).dump();
-
-    let fake = FakeBungie::start(World::generate(&config), API_KEY);
-    let expected = fake.world().expected_activity_ids();
-    let dir = data_dir();
-    add_all(dir.path(), &fake);
-    // Slow answers keep the round going long enough to be cut mid-way.
-    fake.delay_pgcrs(Duration::from_millis(40));
-    let mut running = daemon(dir.path(), &fake);
-    let deadline = Instant::now() + EXPECT_WITHIN;
-    while fake.pgcrs_served() < expected.len() / 3 && !running.has_exited() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let took = time_exit(&mut running, libc::SIGTERM);
-    let out = running.wait();
-
-    let stored = Db::open(dir.path()).activity_ids();
-    let mut checks = Checks::new();
-    checks.eq("exit code", out.code, Some(143));
-    checks.that("exit within a few seconds of SIGTERM", took < GRACEFUL_STOP, || format!("took {took:.2?}"));
-    checks.that("stopped mid-round", !stored.is_empty() && stored.len() < expected.len(), || {
-        format!("{} of {} stored", stored.len(), expected.len())
-    });
-    checks.that("the stop is reported", out.stderr.contains("stopped by SIGTERM"), || out.stderr.clone());
-    checks.finish(&out);
-
-    fake.heal();
-    let rerun = sync(dir.path(), &fake);
-    rerun.assert_success();
-    let resumed = Db::open(dir.path()).dump();
-    assert!(
-        reference == resumed,
-        "the rerun did not end in one clean run's database:\n{}\n{rerun}",
-        reference.diff(&resumed).unwrap_or_default()
-    );
+    stop_mid_round_then_rerun(|r| r.signal(libc::SIGTERM), 143, "stopped by SIGTERM");
 }
 
 #[test]
@@ -128,28 +92,7 @@ fn a_stop_signal_during_the_sleep_exits_at_once_with_its_code() {
 #[test]
 fn a_second_signal_exits_at_once_without_waiting_for_the_reports_in_hand() {
     for (first, second, code) in [(libc::SIGINT, libc::SIGINT, 130), (libc::SIGTERM, libc::SIGINT, 130)] {
-        // A fake of its own: requests of the last process may still arrive at a shared one.
-        let fake = FakeBungie::start(World::generate(&WorldConfig::tiny()), API_KEY);
-        let dir = data_dir();
-        add_all(dir.path(), &fake);
-        fake.delay_pgcrs(Duration::from_secs(20));
-        let mut running = daemon(dir.path(), &fake);
-        let deadline = Instant::now() + EXPECT_WITHIN;
-        while fake.pgcr_requests() == 0 && !running.has_exited() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        running.signal(first);
-        assert!(
-            running.wait_for(EXPECT_WITHIN, |_, err| err.contains("again to quit at once")),
-            "the first signal ({first}) was not acknowledged\n{}",
-            running.wait()
-        );
-        let took = time_exit(&mut running, second);
-        let out = running.wait();
-        let mut checks = Checks::new();
-        checks.eq("exit code", out.code, Some(code));
-        checks.that("the second signal exits at once", took < AT_ONCE, || format!("took {took:.2?}"));
-        checks.finish(&out);
+        second_stop_quits_at_once(|r| r.signal(first), |r| r.signal(second), code);
     }
 }
 
