@@ -33,10 +33,7 @@ use crate::shell::metrics::Tally;
 use crate::shell::output::Output;
 use crate::shell::signal::Stop;
 use crate::shell::store::Store;
-use crate::shell::sync::{Gated, Syncer};
-
-/// Clan member pages read at the most: the roster's own bound (see `sync::MAX_ROSTER_PAGES`).
-const MAX_CLAN_PAGES: usize = crate::shell::sync::MAX_ROSTER_PAGES;
+use crate::shell::sync::{Gated, Paged, Syncer, MAX_ROSTER_PAGES};
 
 /// Runs every action the configuration asks for, in the order import, add, remove, sync, list,
 /// and returns the round's figures. Failures of single players are reported as they happen and
@@ -312,16 +309,7 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
     let mut added = 0;
     let mut skipped: Vec<String> = Vec::new();
     let mut listed: Vec<MemberId> = Vec::new();
-    let mut more = false;
-    for page in 1..=MAX_CLAN_PAGES {
-        let result = syncer.call("clan members", || syncer.client.clan_members(group_id, page));
-        let members = match result {
-            Ok(m) => m,
-            Err(ApiError::Bungie { code, message, .. }) => {
-                return Err(Error::Player(format!("cannot read clan {group}: Bungie.net error {code}: {message}")))
-            }
-            Err(e) => return Err(Error::Api(e)),
-        };
+    let paged = syncer.clan_pages(group_id, "clan members", |members| {
         for card in members.results.iter().filter_map(|m| m.destiny_user_info.as_ref()) {
             listed.extend(card.membership_id.map(MemberId));
             match MemberRow::from_card(card).filter(|_| card.bungie_name().is_some()) {
@@ -337,19 +325,21 @@ fn import_group(syncer: &Syncer<'_>, store: &mut Store, group: u64) -> Result<()
                 )),
             }
         }
-        more = members.has_more == Some(true);
-        if !more {
-            break;
+        Ok(())
+    })?;
+    match paged {
+        Paged::All => {}
+        Paged::Failed { error: ApiError::Bungie { code, message, .. }, .. } => {
+            return Err(Error::Player(format!("cannot read clan {group}: Bungie.net error {code}: {message}")))
         }
-    }
-    if more {
-        syncer.out.status(&format!(
-            "clan {group}: stopped after {MAX_CLAN_PAGES} pages of members; Bungie.net kept listing more, which no \
-             real clan has"
-        ));
+        Paged::Failed { error, .. } => return Err(Error::Api(error)),
+        Paged::Capped => syncer.out.status(&format!(
+            "clan {group}: stopped after {MAX_ROSTER_PAGES} pages of members; Bungie.net kept listing more, which \
+             no real clan has"
+        )),
     }
     syncer.out.result(&format!("imported {added} member(s) of clan {group}"));
-    if !more {
+    if matches!(paged, Paged::All) {
         // Remembered: each sync of the whole list reads its roster first (the roster gate).
         store.remember_group(group_id, &listed, crate::shell::clock::unix_now())?;
     }

@@ -44,6 +44,7 @@ mod missing;
 mod rosters;
 mod walk;
 
+pub(crate) use rosters::Paged;
 pub use rosters::{Gated, MAX_ROSTER_PAGES};
 
 use walk::{WalkStart, Walked, HISTORY_PAGES_AT_ONCE};

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use super::Syncer;
 use crate::core::bungie::envelope::ApiError;
-use crate::core::bungie::model::UserCard;
+use crate::core::bungie::model::{ClanMembersPage, UserCard};
 use crate::core::ids::MemberId;
 use crate::core::pgcr::MemberRow;
 use crate::core::roster::{self, ClanRoster, GateConfig, GateCounts, RosterEntry, RosterRead};
@@ -20,6 +20,16 @@ use crate::shell::store::Store;
 /// Bungie group may hold far more, and a list of 100,000 is far beyond any; the bound only keeps
 /// a server that never ends its list from paging forever.
 pub const MAX_ROSTER_PAGES: usize = 1000;
+
+/// How reading a clan's member pages ended.
+pub(crate) enum Paged {
+    /// Every page was read.
+    All,
+    /// [`MAX_ROSTER_PAGES`] were read and Bungie.net still listed more.
+    Capped,
+    /// This page could not be read.
+    Failed { page: usize, error: ApiError },
+}
 
 /// The players a round reads, and the gate's figures.
 #[derive(Debug, Default)]
@@ -73,38 +83,56 @@ impl Syncer<'_> {
         Ok(Gated { players, counts, rosters_failed })
     }
 
+    /// Reads clan `group_id`'s member pages in order, 100 members a page, handing each to
+    /// `each`, until Bungie.net says there are no more or [`MAX_ROSTER_PAGES`] were read. The
+    /// first page that fails after its retries ends the reading; what that means is the caller's
+    /// to say (an import fails, a roster is unknown this round).
+    pub(crate) fn clan_pages(
+        &self,
+        group_id: i64,
+        what: &str,
+        mut each: impl FnMut(ClanMembersPage) -> Result<(), Error>,
+    ) -> Result<Paged, Error> {
+        for page in 1..=MAX_ROSTER_PAGES {
+            let members = match self.call(what, || self.client.clan_members(group_id, page)) {
+                Ok(members) => members,
+                Err(error) => return Ok(Paged::Failed { page, error }),
+            };
+            let more = members.has_more == Some(true);
+            each(members)?;
+            if !more {
+                return Ok(Paged::All);
+            }
+        }
+        Ok(Paged::Capped)
+    }
+
     /// Every page of a clan's roster; none when a page fails (said once). Maintenance, a bad
     /// key or a stop end the round.
     fn read_roster(&self, group_id: i64) -> Result<Option<Roster>, Error> {
         let mut roster = Roster { entries: Vec::new(), cards: Vec::new() };
-        for page in 1..=MAX_ROSTER_PAGES {
-            let read = self.call("clan roster", || self.client.clan_members(group_id, page));
-            let members = match read {
-                Ok(members) => members,
-                Err(ApiError::Stopped) => {
-                    // A stop signal ends the round with its own exit code.
-                    self.stop.check()?;
-                    return Err(Error::Api(ApiError::Stopped));
-                }
-                Err(e) if e.stops_round() => return Err(Error::Api(e)),
-                Err(e) => {
-                    self.out.status(&format!(
-                        "clan {group_id}: could not read page {page} of its roster ({e}); its members' profiles \
-                         are all read this round"
-                    ));
-                    return Ok(None);
-                }
-            };
+        let paged = self.clan_pages(group_id, "clan roster", |members| {
             roster.entries.extend(roster::page_entries(&members));
             roster.cards.extend(members.results.into_iter().filter_map(|m| m.destiny_user_info));
-            if members.has_more != Some(true) {
-                return Ok(Some(roster));
+            Ok(())
+        })?;
+        match paged {
+            Paged::All => return Ok(Some(roster)),
+            Paged::Failed { error: ApiError::Stopped, .. } => {
+                // A stop signal ends the round with its own exit code.
+                self.stop.check()?;
+                return Err(Error::Api(ApiError::Stopped));
             }
+            Paged::Failed { error, .. } if error.stops_round() => return Err(Error::Api(error)),
+            Paged::Failed { page, error } => self.out.status(&format!(
+                "clan {group_id}: could not read page {page} of its roster ({error}); its members' profiles are \
+                 all read this round"
+            )),
+            Paged::Capped => self.out.status(&format!(
+                "clan {group_id}: stopped after {MAX_ROSTER_PAGES} roster pages (Bungie.net kept listing more); its \
+                 members' profiles are all read this round"
+            )),
         }
-        self.out.status(&format!(
-            "clan {group_id}: stopped after {MAX_ROSTER_PAGES} roster pages (Bungie.net kept listing more); its \
-             members' profiles are all read this round"
-        ));
         Ok(None)
     }
 
