@@ -137,6 +137,28 @@ fn the_fake_serves_a_player_from_search_to_report() {
     assert!(fake.requests().iter().all(|r| r.api_key_ok));
 }
 
+/// A report is written straight from the world, without a copy: the bytes must still be exactly
+/// those of the whole envelope as `serde_json` writes it, which the archive tests and the
+/// benchmarks' bytes per report rely on.
+#[test]
+fn a_served_report_is_byte_for_byte_the_envelope_serde_json_writes() {
+    let fake = FakeBungie::start(World::generate(&WorldConfig::small()), KEY);
+    let world = fake.world().clone();
+    let m = world.matches.first().expect("the small world has matches");
+    let iid = m.pgcr["activityDetails"]["instanceId"].as_str().unwrap();
+    let answer = call_raw(&fake, "GET", &format!("/Platform/Destiny2/Stats/PostGameCarnageReport/{iid}/"), KEY, "");
+    let whole = json!({
+        "Response": m.pgcr,
+        "ErrorCode": 1,
+        "ThrottleSeconds": 0,
+        "ErrorStatus": "Success",
+        "Message": "Ok",
+        "MessageData": {},
+    });
+    assert_eq!(answer.status, 200);
+    assert_eq!(String::from_utf8_lossy(&answer.body), serde_json::to_string(&whole).unwrap());
+}
+
 #[test]
 fn the_fake_pages_a_long_history_newest_first() {
     let fake = FakeBungie::start(World::generate(&WorldConfig::default()), KEY);
