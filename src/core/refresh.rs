@@ -123,11 +123,31 @@ pub fn digest(rows: &PgcrRows) -> String {
 
 /// FNV-1a (64 bits) of the value's JSON, as [`digest`] takes it of a report's rows (and
 /// `--reparse` of each group of them).
+/// The JSON is hashed as it is written, never held: a report's rows are tens of kilobytes of it.
+/// A value that cannot be written as JSON hashes as no bytes.
 pub fn fnv(value: &impl serde::Serialize) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0100_0000_01b3;
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    bytes.iter().fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
+    let mut hash = Fnv(FNV_OFFSET);
+    match serde_json::to_writer(&mut hash, value) {
+        Ok(()) => hash.0,
+        Err(_) => FNV_OFFSET,
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// FNV-1a folding in the bytes written to it.
+struct Fnv(u64);
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 = bytes.iter().fold(self.0, |h, b| (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME));
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What a failed second fetch of an early report means.
@@ -157,6 +177,24 @@ mod tests {
     use super::*;
     use crate::core::bungie::model::Pgcr;
     use crate::core::time::format_utc;
+
+    /// FNV-1a of the whole JSON at once, as digests were first taken: stored digests must not change.
+    fn fnv_of_whole_json(value: &impl serde::Serialize) -> u64 {
+        let bytes = serde_json::to_vec(value).expect("JSON");
+        bytes.iter().fold(FNV_OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME))
+    }
+
+    #[test]
+    fn digests_hashed_as_written_equal_those_of_the_whole_json() {
+        // The JSON of 1 is the one byte `1`; FNV-1a (64 bits) of it, as published tables give it.
+        assert_eq!(fnv(&1), 0xaf63_ac4c_8601_9afc);
+        let rows = report(1_700_000_000, 600);
+        assert_eq!(fnv(&rows), fnv_of_whole_json(&rows));
+        assert_eq!(digest(&rows), format!("{:016x}", fnv_of_whole_json(&rows)));
+        for value in [serde_json::json!(null), serde_json::json!("é\"x"), serde_json::json!([1.5, {"k": []}])] {
+            assert_eq!(fnv(&value), fnv_of_whole_json(&value), "{value}");
+        }
+    }
 
     /// The control fixture with its period moved to `start` and every duration set to `secs`.
     fn report(start: i64, secs: i64) -> PgcrRows {

@@ -104,9 +104,11 @@ pub struct Syncer<'a> {
 /// How a worker's download of one report ended.
 type Fetched = Result<Report, ApiError>;
 
-/// A downloaded report: its rows, and its archive copy (none with the archive off).
+/// A downloaded report: its rows, its fetch (with the rows' digest) and its archive copy (none
+/// with the archive off).
 struct Report {
     rows: PgcrRows,
+    fetch: ReportFetch,
     archive: Option<Archived>,
 }
 
@@ -382,7 +384,7 @@ impl<'a> Syncer<'a> {
         for activity_id in due {
             self.stop.check()?;
             let Some(before) = pending.iter().find(|p| p.activity_id == activity_id) else { continue };
-            let Report { rows, archive } = match self.fetch_one(activity_id, &work) {
+            let Report { rows, archive, .. } = match self.fetch_one(activity_id, &work) {
                 Ok(report) => report,
                 Err(e) => {
                     match refresh::refetch_failed(&e) {
@@ -579,10 +581,8 @@ impl<'a> Syncer<'a> {
         fetched: Fetched,
     ) -> Result<(), StoreError> {
         match fetched {
-            Ok(Report { rows, archive }) => {
+            Ok(Report { rows, fetch, archive }) => {
                 tally.downloaded();
-                // The time of the fetch is the time it arrived, not the time of its batch.
-                let fetch = ReportFetch::first(&rows, unix_now());
                 batch.first_at.get_or_insert_with(Instant::now);
                 batch.reports.push(Held { rows, fetch, archive });
                 Ok(())
@@ -591,20 +591,26 @@ impl<'a> Syncer<'a> {
         }
     }
 
-    /// One report: download, normalize, (with DCLI_FIX_DATA) repair nameless members, and pack
-    /// the archive copy (here, on the worker, so the writer only writes).
+    /// One report: download, normalize, pack the archive copy, (with DCLI_FIX_DATA) repair
+    /// nameless members, and take the rows' digest for the fetch record. All of it here, on the
+    /// worker, so the one writer only writes.
     fn fetch_one(&self, id: ActivityId, work: &Work<'_>) -> Fetched {
         let (report, raw) = self.call("match report", || self.client.pgcr(id))?;
         let mut rows = pgcr::normalize(id, &report, self.rules).map_err(|e| ApiError::BadBody(e.to_string()))?;
-        let archive = raw.filter(|_| self.archive).map(|raw| Archived {
-            copy: lock(&self.packer).pack(&raw),
-            digest: Some(refresh::digest(&rows)),
-            parts: Some(reparse::part_digests(&rows)),
-        });
+        drop(report);
+        let copy = raw.filter(|_| self.archive).map(|raw| lock(&self.packer).pack(&raw));
+        // The copy's digests are of the rows as parsed, which `--reparse` derives from it again;
+        // the fetch's are of the rows as stored. They differ only when members were repaired.
+        let parts = copy.as_ref().map(|_| reparse::part_digests(&rows));
+        let parsed = (copy.is_some() && self.fix_data).then(|| refresh::digest(&rows));
         if self.fix_data {
             self.repair_members(&mut rows, work)?;
         }
-        Ok(Report { rows, archive })
+        // The time of the fetch is the time it arrived, not the time of its batch.
+        let fetch = ReportFetch::first(&rows, unix_now());
+        let archive =
+            copy.map(|copy| Archived { copy, digest: Some(parsed.unwrap_or_else(|| fetch.digest.clone())), parts });
+        Ok(Report { rows, fetch, archive })
     }
 
     /// DCLI_FIX_DATA: asks Bungie about the members the core names, and repairs the rows with
