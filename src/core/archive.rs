@@ -135,35 +135,37 @@ impl Packer {
 /// and its match search tuned for them.
 ///
 /// zstd sizes a level's tables for any input; a report (tens of kilobytes) after the dictionary
-/// (110 KB) needs far less. A window of 256 KB covers both; a 32 K-entry hash table and a
-/// 128 K-entry chain table hold all of the matches that count, so the context takes about
-/// 1.5 MB instead of the 3.4 MB of the level's own tables. These are packing parameters only:
-/// unpacking does not depend on them.
+/// (110 KB) needs far less. A window of 256 KB covers both, and a 64 K-entry hash table holds
+/// the matches that count, so the context takes about 0.9 MB instead of the 3.4 MB of the
+/// level's own tables. These are packing parameters only: unpacking does not depend on them.
 fn packing_context() -> std::io::Result<zstd::bulk::Compressor<'static>> {
     sized_for_reports(zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, REPORTS_1)?)
 }
 
 /// Sets a packing context's parameters to the ones copies are packed with: table sizes
-/// (base-2 logarithms: window bytes, hash table entries, chain table entries) and the match
-/// search.
+/// (base-2 logarithms: window bytes, hash table entries) and the match search.
 ///
 /// A profile of a first sync showed the packing to be the largest share of dclisync's CPU time
-/// (about a third), nearly all of it zstd's binary-tree match search (`ZSTD_DUBT_*`), much of
-/// it in the dictionary. So the search is tuned for reports, measured on the bench world
-/// (`just train-dictionary --measure`):
-/// - matches of 5 bytes or more only (the level's 4): JSON's shortest useful repeats (`":`,
-///   `},{`) are cheaper as literals, and every 4-byte candidate cost a tree walk. About a third
-///   less time per copy, and 2 % fewer bytes;
-/// - the same binary-tree strategy (`btlazy2`) and search depth (2^5) as the level;
+/// (about a third). So the search is tuned for reports, measured on every fourth report of the
+/// bench world (`cargo run --release --example pack_params` prints these figures):
+/// - the level's own binary-tree search (`btlazy2`, `ZSTD_DUBT_*` in a profile) walked a tree
+///   in the dictionary at every position: 376 µs and 1,378 bytes a copy, even with its tables
+///   cut to 1.5 MB;
+/// - the hash-row search of `lazy2`, 2^6 candidates deep, matches of 5 bytes or more, in a
+///   64 K-entry hash table: 313 µs and 1,398 bytes. That is the bytes a copy took before the
+///   search was first tuned (1,409 in the bench), in a sixth less time and 0.6 MB less memory;
+/// - a shallower search (2^5) cost 3 % more bytes; matches of 6 bytes saved no time, and those
+///   of 4 (the level's) cost 2 % more bytes: JSON's shortest repeats (`":`, `},{`) are cheaper
+///   as literals;
 /// - the dictionary's tables always referenced, never copied into the context: a report over
-///   32 KB would otherwise copy the dictionary's tables (640 KB) for every copy.
+///   32 KB would otherwise copy them for every copy.
 pub fn sized_for_reports(mut context: zstd::bulk::Compressor<'_>) -> std::io::Result<zstd::bulk::Compressor<'_>> {
     use zstd::zstd_safe::{CParameter, DictAttachPref, Strategy};
     context.set_parameter(CParameter::WindowLog(18))?;
-    context.set_parameter(CParameter::HashLog(15))?;
-    context.set_parameter(CParameter::ChainLog(17))?;
-    context.set_parameter(CParameter::Strategy(Strategy::ZSTD_btlazy2))?;
-    context.set_parameter(CParameter::SearchLog(5))?;
+    context.set_parameter(CParameter::HashLog(16))?;
+    context.set_parameter(CParameter::ChainLog(16))?;
+    context.set_parameter(CParameter::Strategy(Strategy::ZSTD_lazy2))?;
+    context.set_parameter(CParameter::SearchLog(6))?;
     context.set_parameter(CParameter::MinMatch(5))?;
     context.set_parameter(CParameter::ForceAttachDict(DictAttachPref::ForceAttach))?;
     Ok(context)
