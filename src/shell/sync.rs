@@ -591,25 +591,26 @@ impl<'a> Syncer<'a> {
         }
     }
 
-    /// One report: download, normalize, pack the archive copy, (with DCLI_FIX_DATA) repair
-    /// nameless members, and take the rows' digest for the fetch record. All of it here, on the
-    /// worker, so the one writer only writes.
+    /// One report: download, normalize, pack the archive copy and take the rows' digests, then
+    /// (with DCLI_FIX_DATA) repair nameless members. All of it here, on the worker, so the one
+    /// writer only writes.
     fn fetch_one(&self, id: ActivityId, work: &Work<'_>) -> Fetched {
         let (report, raw) = self.call("match report", || self.client.pgcr(id))?;
         let mut rows = pgcr::normalize(id, &report, self.rules).map_err(|e| ApiError::BadBody(e.to_string()))?;
         drop(report);
-        let copy = raw.filter(|_| self.archive).map(|raw| lock(&self.packer).pack(&raw));
-        // The copy's digests are of the rows as parsed, which `--reparse` derives from it again;
-        // the fetch's are of the rows as stored. They differ only when members were repaired.
-        let parts = copy.as_ref().map(|_| reparse::part_digests(&rows));
-        let parsed = (copy.is_some() && self.fix_data).then(|| refresh::digest(&rows));
+        // The time of the fetch is the time it arrived, not the time of its batch.
+        let mut fetch = ReportFetch::first(&rows, unix_now());
+        let archive = raw.filter(|_| self.archive).map(|raw| Archived {
+            copy: lock(&self.packer).pack(&raw),
+            // Of the rows as parsed, which `--reparse` derives from the copy again.
+            digest: Some(fetch.digest.clone()),
+            parts: Some(reparse::part_digests(&rows)),
+        });
         if self.fix_data {
             self.repair_members(&mut rows, work)?;
+            // The fetch record's digest is of the rows as stored.
+            fetch = ReportFetch::first(&rows, fetch.fetched_at);
         }
-        // The time of the fetch is the time it arrived, not the time of its batch.
-        let fetch = ReportFetch::first(&rows, unix_now());
-        let archive =
-            copy.map(|copy| Archived { copy, digest: Some(parsed.unwrap_or_else(|| fetch.digest.clone())), parts });
         Ok(Report { rows, fetch, archive })
     }
 
