@@ -119,6 +119,11 @@ fn with_rules(config: cli::Config, out: &Output) -> cli::Config {
 fn init_logger(verbose: bool, stamped: bool) {
     let level = if verbose { "warn,dclisync=debug" } else { "warn" };
     let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level));
+    // The HTTP client's `trace` is the wire, headers and the API key included: it logs no more
+    // than its warnings, whatever RUST_LOG asks (dclisync's own `-v` lines name each request).
+    for module in ["ureq", "ureq_proto"] {
+        logger.filter_module(module, log::LevelFilter::Warn);
+    }
     // The daemon's stamp when stamped, so a log file reads in one style; escaped like any line.
     logger.format(move |buf, record| log_line(buf, stamped, record.level(), record.args()));
     logger.init();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// readers, and the shell.
 const FORBIDDEN_IN_CORE: &[&str] = &[
     "rusqlite",
-    "attohttpc",
+    "ureq",
     "indicatif",
     "signal_hook",
     "ctrlc",
