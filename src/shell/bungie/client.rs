@@ -90,7 +90,7 @@ pub struct Client {
 }
 
 /// A request ready to send: the one thing that differs between a GET and a POST.
-type Send<'r> = Box<dyn FnOnce() -> Result<ureq::http::Response<ureq::Body>, ureq::Error> + 'r>;
+type Outgoing<'r> = Box<dyn FnOnce() -> Result<ureq::http::Response<ureq::Body>, ureq::Error> + 'r>;
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,7 +135,7 @@ impl Client {
     }
 
     /// Sends one request through the gate; `read` classifies the answer (see [`classify`]).
-    fn send<T>(&self, request: Send<'_>, endpoint: Endpoint, path: &str, read: Reader<T>) -> Result<T, ApiError> {
+    fn send<T>(&self, request: Outgoing<'_>, endpoint: Endpoint, path: &str, read: Reader<T>) -> Result<T, ApiError> {
         let in_flight = self.gate.pass()?;
         log::debug!("{path}");
         let outcome = self.exchange(request, path, read);
@@ -144,7 +144,7 @@ impl Client {
     }
 
     /// Sends one request and reads and classifies its answer.
-    fn exchange<T>(&self, request: Send<'_>, path: &str, read: Reader<T>) -> Result<T, ApiError> {
+    fn exchange<T>(&self, request: Outgoing<'_>, path: &str, read: Reader<T>) -> Result<T, ApiError> {
         let response = request().map_err(|e| ApiError::Network(describe(&e)))?;
         let status = response.status().as_u16();
         let headers = response.headers();
@@ -166,7 +166,7 @@ impl Client {
     }
 
     /// A GET of `url` with dclisync's headers, ready to send.
-    fn get_request(&self, url: String) -> Send<'_> {
+    fn get_request(&self, url: String) -> Outgoing<'_> {
         Box::new(move || {
             self.agent.get(&url).header("X-API-Key", self.api_key.expose()).header("Accept", "application/json").call()
         })
@@ -194,7 +194,7 @@ impl Client {
         let path = "/Platform/Destiny2/SearchDestinyPlayerByBungieName/-1/";
         let body = json!({"displayName": name, "displayNameCode": code}).to_string();
         let url = format!("{}{path}", self.www_root);
-        let request: Send<'_> = Box::new(move || {
+        let request: Outgoing<'_> = Box::new(move || {
             self.agent
                 .post(&url)
                 .header("X-API-Key", self.api_key.expose())
